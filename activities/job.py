@@ -1,0 +1,147 @@
+"""The Job base class: a pydantic model; its fields are the payload, ``handle()`` is the work.
+
+Class attributes carry Laravel's policy (``queue``, ``tries``, ``backoff``, ``timeout``); they are
+ClassVars, so they never become payload fields. Dispatching lives in ``client.Job``, which adds
+``dispatch()`` on top of this class, so this layer imports nothing but pydantic and temporalio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, ClassVar, NoReturn
+
+from pydantic import BaseModel, ConfigDict
+from temporalio import activity
+
+from activities import registry
+from activities.context import JobContext, current_job_context
+from activities.errors import JobDefinitionError, JobFailedError, JobReleasedError
+from activities.failure import JobFailure
+from activities.policy import BackoffSpec, JobPolicy
+
+
+class Job(BaseModel):
+    """Base class of every job. Subclass it, declare payload fields, implement ``handle()``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    queue: ClassVar[str] = "default"
+    """Task queue the job runs on (Laravel ``$queue``)."""
+    tries: ClassVar[int] = 1
+    """Total attempts (Laravel ``$tries``)."""
+    backoff: ClassVar[BackoffSpec] = 0
+    """Seconds between attempts: int, list (progressive, last repeats) or ``"exponential"``."""
+    timeout: ClassVar[float] = 60
+    """Seconds one attempt may run (Laravel ``$timeout``)."""
+    heartbeat_timeout: ClassVar[float | None] = None
+    """Seconds between heartbeats before the attempt is presumed dead (long jobs)."""
+    priority: ClassVar[int | None] = None
+    """Temporal priority key 1 (highest) .. 5 (lowest)."""
+    job_name_override: ClassVar[str | None] = None
+    """Set to give the job a stable name other than its import path."""
+    abstract: ClassVar[bool] = False
+    """True on intermediate base classes that are not jobs themselves."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs once pydantic has built the model; a bad policy fails at import, not at dispatch.
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.__dict__.get("abstract", False):
+            return
+        try:
+            cls.default_policy()
+        except ValueError as error:
+            message = f"{cls.__qualname__} declares an invalid policy: {error}"
+            raise JobDefinitionError(message) from error
+        registry.register(cls)
+
+    # -- identity and policy -------------------------------------------------------------------
+
+    @classmethod
+    def job_name(cls) -> str:
+        """The name workers, schedules and the CLI use: the import path unless overridden."""
+        return cls.job_name_override or f"{cls.__module__}.{cls.__qualname__}"
+
+    @classmethod
+    def default_policy(cls) -> JobPolicy:
+        """The policy declared by the class attributes."""
+        return JobPolicy(
+            queue=cls.queue,
+            tries=cls.tries,
+            backoff=cls.backoff,  # type: ignore[arg-type]  # normalised by the validator
+            timeout=cls.timeout,
+            heartbeat_timeout=cls.heartbeat_timeout,
+            priority=cls.priority,
+        )
+
+    def summary(self) -> str:
+        """A one-line description for the Web UI, e.g. ``ProcessUserData(user_id=7)``."""
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.model_dump().items())
+        text = f"{type(self).__name__}({fields})"
+        return text if len(text) <= 200 else text[:197] + "..."
+
+    # -- the work ------------------------------------------------------------------------------
+
+    def handle(self) -> Any:
+        """Do the work. May be ``async def`` or a plain ``def`` (run in a thread pool)."""
+        raise NotImplementedError(f"{type(self).__qualname__} must implement handle()")
+
+    def failed(self, failure: JobFailure) -> Any:
+        """Called once after the last attempt failed. Override it; sync or async."""
+        return None
+
+    # -- Laravel's helpers inside handle() -----------------------------------------------------
+
+    def attempts(self) -> int:
+        """The current attempt number, starting at 1."""
+        return self._context().attempt
+
+    def release(self, delay: float = 0) -> NoReturn:
+        """Put the job back on the queue to be attempted again after ``delay`` seconds."""
+        raise JobReleasedError(delay)
+
+    def fail(self, reason: str | BaseException = "failed") -> NoReturn:
+        """Fail now, with no further attempts; the job goes to the dead-letter queue."""
+        if isinstance(reason, BaseException):
+            raise JobFailedError(f"{type(reason).__name__}: {reason}") from reason
+        raise JobFailedError(reason)
+
+    def heartbeat(self, checkpoint: Any = None) -> None:
+        """Report liveness and, optionally, a checkpoint that the next attempt resumes from."""
+        context = self._context()
+        context.checkpoint = checkpoint
+        if not activity.in_activity():
+            return
+        loop = context.loop
+        if loop is not None and threading.current_thread() is not threading.main_thread():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(activity.heartbeat, checkpoint)
+                return
+        activity.heartbeat(checkpoint)
+
+    def checkpoint(self) -> Any:
+        """The last checkpoint heartbeated by this or an earlier attempt, or None."""
+        return self._context().checkpoint
+
+    @property
+    def batch_id(self) -> str | None:
+        """The id of the batch this job belongs to, if any."""
+        return self._context().batch_id
+
+    @property
+    def job_id(self) -> str:
+        """The id of the running job (its workflow id)."""
+        return self._context().job_id
+
+    def _context(self) -> JobContext:
+        context = current_job_context.get()
+        if context is None:
+            # Outside a worker (e.g. a unit test calling handle() directly): a fresh first attempt.
+            context = JobContext(job_id="local", attempt=1)
+            current_job_context.set(context)
+        return context

@@ -1,0 +1,31 @@
+"""Inputs of the activities: one model each, so fields can be added without breaking callers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from activities.failure import JobFailure
+from activities.policy import JobPolicy
+
+
+class RunJobInput(BaseModel):
+    """Everything a worker needs to run one attempt of a job."""
+
+    job: str
+    """The job's registered name (its import path)."""
+    payload: dict[str, Any]
+    job_id: str
+    policy: JobPolicy
+    batch_id: str | None = None
+
+
+class FailedHookInput(BaseModel):
+    """Run a job's ``failed()`` hook once, after its last attempt."""
+
+    job: str
+    payload: dict[str, Any]
+    job_id: str
+    failure: JobFailure
+    batch_id: str | None = None

@@ -1,0 +1,70 @@
+"""Retry, backoff and timeout policy: Laravel's ``$tries``/``$backoff``/``$timeout`` as plain data.
+
+The policy is resolved once, at dispatch (dispatch override > class attribute > default), and
+travels inside the workflow input, so a worker never has to guess what the dispatcher meant.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+BackoffSpec = int | float | list[int | float] | Literal["exponential"]
+"""An int (constant delay), a list (progressive, the last value repeats) or "exponential"."""
+
+EXPONENTIAL_INITIAL_SECONDS = 1.0
+EXPONENTIAL_COEFFICIENT = 2.0
+EXPONENTIAL_MAX_SECONDS = 600.0
+
+
+class JobPolicy(BaseModel):
+    """How one dispatched job is run and retried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queue: str = "default"
+    """Task queue: both the workflow and its activity run there."""
+    tries: int = Field(default=1, ge=1)
+    """Total attempts, including the first (Laravel's ``$tries``)."""
+    backoff: list[float] | Literal["exponential"] = Field(default_factory=lambda: [0.0])
+    """Seconds before each retry; the last value repeats. ``"exponential"`` doubles from 1 s."""
+    timeout: float = Field(default=60.0, gt=0)
+    """Seconds one attempt may run (start-to-close)."""
+    heartbeat_timeout: float | None = Field(default=None, gt=0)
+    """A heartbeat must arrive this often, so a dead worker is noticed quickly."""
+    deadline: datetime | None = None
+    """After this instant no attempt may run (schedule-to-close). Must be timezone-aware."""
+    priority: int | None = Field(default=None, ge=1, le=5)
+    """Temporal priority key: 1 is the highest, 5 the lowest, 3 the default."""
+
+    @field_validator("backoff", mode="before")
+    @classmethod
+    def _normalise_backoff(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("backoff must be seconds (int, float or list) or 'exponential'")
+        if isinstance(value, int | float):
+            return [float(value)]
+        if isinstance(value, list | tuple):
+            if not value:
+                raise ValueError("backoff list must not be empty")
+            if any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in value):
+                raise ValueError("backoff list items must be non-negative seconds")
+            return [float(v) for v in value]
+        return value
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware_deadline(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("deadline must be timezone-aware, e.g. datetime.now(UTC) + ...")
+        return value
+
+    def delay_before_retry(self, failed_attempt: int) -> float:
+        """Seconds to wait after attempt ``failed_attempt`` (1-based) failed."""
+        if self.backoff == "exponential":
+            delay = EXPONENTIAL_INITIAL_SECONDS * EXPONENTIAL_COEFFICIENT ** (failed_attempt - 1)
+            return min(delay, EXPONENTIAL_MAX_SECONDS)
+        index = min(failed_attempt, len(self.backoff)) - 1
+        return self.backoff[max(index, 0)]

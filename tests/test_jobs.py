@@ -1,0 +1,105 @@
+"""Dispatching jobs and running them on a real dev server: results, retries, backoff, queues."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from temporalio.client import Client
+
+from client import JobState
+from tests import jobs
+from tests.conftest import WorkerFactory, wait_until
+
+
+async def test_dispatch_runs_handle_and_returns_its_result(queue: str, worker: WorkerFactory):
+    async with worker(queue):
+        job = await jobs.Add.dispatch(a=2, b=3).on_queue(queue)
+        assert await job.result() == 5
+        assert await job.status() == JobState.SUCCEEDED
+
+
+async def test_sync_handle_runs_in_a_thread_and_sees_its_attempt(queue: str, worker: WorkerFactory):
+    async with worker(queue):
+        job = await jobs.SyncAdd.dispatch(a=1).on_queue(queue)
+        assert await job.result() == {"sum": 2, "attempt": 1}
+
+
+async def test_flaky_job_succeeds_on_third_attempt_with_progressive_backoff(
+    queue: str, worker: WorkerFactory
+):
+    token = f"flaky-{queue}"
+    async with worker(queue):
+        job = await jobs.FlakyTwice.dispatch(token=token).on_queue(queue)
+        assert await job.result() == 3
+    first, second, third = jobs.attempt_times[token]
+    assert 0.9 <= second - first <= 1.8, second - first
+    assert 1.9 <= third - second <= 2.8, third - second
+
+
+async def test_delayed_job_does_not_start_early(queue: str, worker: WorkerFactory):
+    token = f"delay-{queue}"
+    async with worker(queue):
+        dispatched = time.monotonic()
+        job = await jobs.Sleeps.dispatch(seconds=0, token=token).on_queue(queue).delay(2)
+        assert await job.status() == JobState.QUEUED
+        assert await job.result() == "slept"
+    started = jobs.attempt_times[token][0]
+    assert started - dispatched >= 1.9
+
+
+async def test_job_runs_only_on_a_worker_polling_its_queue(
+    client: Client, queue: str, worker: WorkerFactory
+):
+    processing = f"{queue}-processing"
+    async with worker(queue):
+        job = await jobs.Add.dispatch(a=1).on_queue(processing)
+        # Give the wrong worker every chance to pick it up; the job must stay queued.
+        await wait_until(lambda: job.status(), timeout=5)
+        desc = await client.get_workflow_handle(job.id).describe()
+        assert desc.history_length <= 2
+        assert await job.status() == JobState.QUEUED
+    async with worker(processing):
+        assert await job.result() == 1
+
+
+async def test_release_asks_for_another_attempt_after_the_delay(queue: str, worker: WorkerFactory):
+    token = f"release-{queue}"
+    async with worker(queue):
+        job = await jobs.Releases.dispatch(token=token).on_queue(queue)
+        assert await job.result() == 2
+    first, second = jobs.attempt_times[token]
+    assert second - first >= 0.9
+
+
+async def test_dispatch_overrides_the_class_policy(queue: str, worker: WorkerFactory):
+    token = f"override-{queue}"
+    async with worker(queue):
+        job = await jobs.FlakyTwice.dispatch(token=token).on_queue(queue).tries(2).backoff(0)
+        with pytest.raises(Exception, match="dead-lettered"):
+            await job.result()
+    assert len(jobs.attempt_times[token]) == 2
+
+
+async def test_deadline_in_the_past_dead_letters_without_running(
+    queue: str, worker: WorkerFactory
+):
+    token = f"deadline-{queue}"
+    async with worker(queue):
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        job = await jobs.Sleeps.dispatch(seconds=0, token=token).on_queue(queue).deadline(past)
+        with pytest.raises(Exception, match="DeadlineExceeded"):
+            await job.result()
+        assert await job.status() == JobState.DEAD_LETTERED
+    assert jobs.attempt_times[token] == []
+
+
+async def test_deadline_cuts_retries_short(queue: str, worker: WorkerFactory):
+    token = f"deadline-retries-{queue}"
+    async with worker(queue):
+        soon = datetime.now(UTC) + timedelta(seconds=1)
+        job = await jobs.Sleeps.dispatch(seconds=5, token=token).on_queue(queue).deadline(soon)
+        with pytest.raises(Exception, match="Timeout"):
+            await job.result()
+    assert len(jobs.attempt_times[token]) == 1

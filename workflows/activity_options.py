@@ -1,0 +1,65 @@
+"""Compile a JobPolicy into the options of ``execute_activity``: retries, timeouts, priority."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.common import Priority, RetryPolicy
+
+from activities import NON_RETRYABLE_ERROR_TYPES, JobPolicy
+from activities.policy import (
+    EXPONENTIAL_COEFFICIENT,
+    EXPONENTIAL_INITIAL_SECONDS,
+    EXPONENTIAL_MAX_SECONDS,
+)
+
+MIN_RETRY_INTERVAL = timedelta(milliseconds=100)
+"""Temporal needs a positive interval; Laravel's ``backoff = 0`` means 'as soon as possible'."""
+
+
+def retry_policy(policy: JobPolicy) -> RetryPolicy:
+    """The RetryPolicy for a job: ``tries`` attempts, its backoff, our non-retryable types.
+
+    A progressive list is applied per failure through ``next_retry_delay`` (see run_job); the
+    policy here covers failures the activity cannot annotate, such as timeouts.
+    """
+    if policy.backoff == "exponential":
+        initial = timedelta(seconds=EXPONENTIAL_INITIAL_SECONDS)
+        coefficient = EXPONENTIAL_COEFFICIENT
+        maximum = timedelta(seconds=EXPONENTIAL_MAX_SECONDS)
+    else:
+        initial = max(timedelta(seconds=policy.backoff[0]), MIN_RETRY_INTERVAL)
+        coefficient = 1.0
+        maximum = max(timedelta(seconds=max(policy.backoff)), initial)
+    return RetryPolicy(
+        initial_interval=initial,
+        backoff_coefficient=coefficient,
+        maximum_interval=maximum,
+        maximum_attempts=policy.tries,
+        non_retryable_error_types=list(NON_RETRYABLE_ERROR_TYPES),
+    )
+
+
+def remaining_until_deadline(policy: JobPolicy, now: datetime) -> timedelta | None:
+    """Time left before the job's deadline, or None when it has none."""
+    if policy.deadline is None:
+        return None
+    return policy.deadline - now
+
+
+def activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
+    """Keyword arguments for ``workflow.execute_activity`` that run a job under ``policy``."""
+    options: dict[str, Any] = {
+        "task_queue": policy.queue,
+        "start_to_close_timeout": timedelta(seconds=policy.timeout),
+        "retry_policy": retry_policy(policy),
+    }
+    if policy.heartbeat_timeout is not None:
+        options["heartbeat_timeout"] = timedelta(seconds=policy.heartbeat_timeout)
+    remaining = remaining_until_deadline(policy, now)
+    if remaining is not None:
+        options["schedule_to_close_timeout"] = remaining
+    if policy.priority is not None:
+        options["priority"] = Priority(priority_key=policy.priority)
+    return options

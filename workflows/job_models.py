@@ -1,0 +1,31 @@
+"""Input, result and outcome of ``JobWorkflow``: one model each, so fields can be added safely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from activities import JobFailure, JobPolicy
+from workflows.states import JobState
+
+
+class JobInput(BaseModel):
+    """A dispatched job: its name, validated payload and resolved policy."""
+
+    job: str
+    payload: dict[str, Any]
+    policy: JobPolicy
+    batch_id: str | None = None
+    dead_letter_retention_days: float = 7.0
+    """How long a dead-lettered job waits for retry or forget before it closes as failed."""
+
+
+class JobOutcome(BaseModel):
+    """How a job settled: succeeded (with its result), dead-lettered or forgotten."""
+
+    state: JobState
+    result: Any = None
+    failure: JobFailure | None = None
+    runs: int = 1
+    """How many times the job was run from the start (1 + retries out of the dead-letter queue)."""
