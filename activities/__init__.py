@@ -4,6 +4,9 @@ This package imports nothing else of jobmodule's, so workflow modules can pass i
 sandbox and user job modules stay light.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from activities.context import JobContext
 from activities.errors import (
     INVALID_PAYLOAD,
@@ -22,9 +25,9 @@ from activities.failure import JobFailure
 from activities.job import Job
 from activities.models import FailedHookInput, RunJobInput
 from activities.policy import BackoffSpec, JobPolicy
-from activities.run_job import run_failed_hook, run_job
+from activities.runner import run_failed_hook, run_job
 
-ALL_ACTIVITIES = [run_job, run_failed_hook]
+ALL_ACTIVITIES: list[Callable[..., Any]] = [run_job, run_failed_hook]
 """Every activity a worker registers."""
 
 __all__ = [

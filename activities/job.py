@@ -69,7 +69,7 @@ class Job(BaseModel):
         return JobPolicy(
             queue=cls.queue,
             tries=cls.tries,
-            backoff=cls.backoff,  # type: ignore[arg-type]  # normalised by the validator
+            backoff=cls.backoff,
             timeout=cls.timeout,
             heartbeat_timeout=cls.heartbeat_timeout,
             priority=cls.priority,

@@ -6,12 +6,13 @@ travels inside the workflow input, so a worker never has to guess what the dispa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-BackoffSpec = int | float | list[int | float] | Literal["exponential"]
+BackoffSpec = int | float | Sequence[float] | Literal["exponential"]
 """An int (constant delay), a list (progressive, the last value repeats) or "exponential"."""
 
 EXPONENTIAL_INITIAL_SECONDS = 1.0

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from client.errors import (
@@ -20,7 +26,6 @@ from client.errors import (
 )
 from client.sync import run_sync
 from workflows import JOB_STATUS, JobOutcome, JobState
-
 
 UNKNOWN_START = datetime.min.replace(tzinfo=UTC)
 """Sentinel: the handle was built from an id, so the start delay must be looked up."""
@@ -73,17 +78,24 @@ class JobHandle:
 
     async def outcome(self) -> JobOutcome:
         """Wait until the job succeeded, was dead-lettered or forgotten, and return how."""
-        handle = self.client.get_workflow_handle(self.id)
+        handle = self.client.get_workflow_handle(self.id, result_type=JobOutcome)
         await self._wait_for_start_delay()
+        while True:
+            try:
+                return await handle.execute_update("wait_settled", result_type=JobOutcome)
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                continue  # no worker answered within the RPC deadline: keep waiting, like result()
+            except RPCError as error:
+                if error.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                break
+        # The run has closed already (or never existed): its result is the outcome.
         try:
-            return await handle.execute_update("wait_settled", result_type=JobOutcome)
+            return await handle.result()
         except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND and "not found" in error.message.lower():
-                if "workflow" in error.message.lower() and "completed" not in error.message:
-                    raise JobNotFoundError(self.id) from None
-        # The run has closed already: its result is the outcome.
-        try:
-            return await handle.result(result_type=JobOutcome)
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise JobNotFoundError(self.id) from None
+            raise
         except WorkflowFailureError as error:
             raise JobExpiredError(f"Job {self.id} closed without success: {error.cause}") from None
 
@@ -121,8 +133,6 @@ class JobHandle:
         await self._dead_letter_update("forget")
 
     async def _dead_letter_update(self, name: str) -> None:
-        from temporalio.client import WorkflowUpdateFailedError
-
         try:
             await self.client.get_workflow_handle(self.id).execute_update(name)
         except WorkflowUpdateFailedError as error:

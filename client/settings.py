@@ -1,7 +1,7 @@
 """jobmodule's own settings (``JOBS_*`` environment variables), loaded once at the edge.
 
 Connection settings are not here: they come from Temporal's standard variables
-(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) via ``temporalio.envconfig``.
+(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) via temporalio.envconfig.
 """
 
 from __future__ import annotations

@@ -89,7 +89,10 @@ def worker(client: Client) -> WorkerFactory:
 
 
 async def wait_until(
-    predicate: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05
+    predicate: Callable[[], Any],
+    *,
+    timeout: float = 20.0,  # noqa: ASYNC109 - a polling helper; its deadline is the point
+    interval: float = 0.05,
 ) -> Any:
     """Wait for a condition on server state that has no push notification; fail on timeout."""
     deadline = asyncio.get_running_loop().time() + timeout

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from client import Job, JobFailure
 
@@ -39,7 +39,7 @@ class FlakyTwice(Job):
 
     token: str
     tries = 3
-    backoff: ClassVar[list[float]] = [1, 2]
+    backoff = [1, 2]
 
     async def handle(self) -> int:
         attempt_times[self.token].append(time.monotonic())
@@ -118,6 +118,7 @@ class WritesFile(Job):
     path: str
     seconds: float = 0.0
     timeout = 5
+    tries = 3  # a worker crash costs an attempt, as in Laravel
 
     def handle(self) -> str:
         Path(self.path + ".started").open("a").write("started\n")

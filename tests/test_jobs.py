@@ -82,9 +82,7 @@ async def test_dispatch_overrides_the_class_policy(queue: str, worker: WorkerFac
     assert len(jobs.attempt_times[token]) == 2
 
 
-async def test_deadline_in_the_past_dead_letters_without_running(
-    queue: str, worker: WorkerFactory
-):
+async def test_deadline_in_the_past_dead_letters_without_running(queue: str, worker: WorkerFactory):
     token = f"deadline-{queue}"
     async with worker(queue):
         past = datetime.now(UTC) - timedelta(seconds=1)

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         run_failed_hook,
         run_job,
     )
-    from activities.run_job import attempt_from_details
+    from activities.runner import attempt_from_details
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options, remaining_until_deadline
     from workflows.job_models import JobInput, JobOutcome

@@ -1,0 +1,1 @@
+"""The example application whose jobs ``make run`` dispatches."""

@@ -1,0 +1,42 @@
+"""Dispatch jobs that succeed, retry and land in the dead-letter queue, and say what happened.
+
+``make run`` starts it through ``jobs dev --demo``; it also runs on its own against a running
+server and worker: ``python -m examples.demo``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio.client import Client
+
+from app.jobs import ChargeCard, ProcessUserData, SyncInvoiceEmail
+from client import FailureHandler, JobModuleError, connect, set_default_client
+
+
+async def main(client: Client | None = None) -> None:
+    """Dispatch the three example jobs and print each outcome and the dead-letter queue."""
+    client = client or await connect()
+    set_default_client(client)
+    succeeds = await ProcessUserData.dispatch(user_id=7)
+    retries = await SyncInvoiceEmail.dispatch(invoice_id=1042)
+    fails = await ChargeCard.dispatch(order_id=99, amount_cents=1999)
+    delayed = await ProcessUserData.dispatch(user_id=8).delay(timedelta(seconds=3))
+    print(f"dispatched 4 jobs: {succeeds.id}, {retries.id}, {fails.id}, {delayed.id} (3 s delay)")
+
+    print(f"  ProcessUserData   -> {await succeeds.result()}")
+    print(f"  SyncInvoiceEmail  -> {await retries.result()}")
+    try:
+        await fails.result()
+    except JobModuleError as error:
+        print(f"  ChargeCard        -> {error}")
+    print(f"  delayed job       -> {await delayed.result()}")
+
+    for row in await FailureHandler(client).list():
+        print(f"  dead-lettered: {row.id} {row.job} after {row.attempts} attempts: {row.exception}")
+    print("Try: jobs failed | jobs retry ID | jobs forget ID | jobs flush")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
