@@ -36,6 +36,8 @@ log = logging.getLogger("jobmodule.worker")
 
 # Our packages hold no mutable module state, so the sandbox may share them instead of
 # re-importing them for every workflow run (the sandbox's main cost per workflow start).
+HEARTBEAT_THROTTLE = timedelta(seconds=1)
+
 PASSTHROUGH_MODULES = ("activities", "workflows", "pydantic", "pydantic_core")
 
 
@@ -76,6 +78,10 @@ def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) 
             max_concurrent_activities=settings.max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
             graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+            # Cancellation reaches a running activity only in a heartbeat reply: a cancelled
+            # batch must stop starting jobs within about a second, not 30.
+            max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
+            default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         )
         for queue in queues
     ]

@@ -7,6 +7,17 @@ sandbox and user job modules stay light.
 from collections.abc import Callable
 from typing import Any
 
+from activities.batch_models import (
+    BatchItem,
+    GroupedJob,
+    JobAttemptOutcome,
+    JobBatch,
+    JobGroupInput,
+    JobGroupResult,
+    JobSpec,
+    LoadChunkItemsInput,
+    LoadedItem,
+)
 from activities.context import JobContext
 from activities.errors import (
     INVALID_PAYLOAD,
@@ -22,12 +33,19 @@ from activities.errors import (
     UnknownJobError,
 )
 from activities.failure import JobFailure
+from activities.group import run_job_group
 from activities.job import Job
+from activities.load_chunk import load_chunk_items
 from activities.models import FailedHookInput, RunJobInput
 from activities.policy import BackoffSpec, JobPolicy
 from activities.runner import run_failed_hook, run_job
 
-ALL_ACTIVITIES: list[Callable[..., Any]] = [run_job, run_failed_hook]
+ALL_ACTIVITIES: list[Callable[..., Any]] = [
+    run_job,
+    run_failed_hook,
+    run_job_group,
+    load_chunk_items,
+]
 """Every activity a worker registers."""
 
 __all__ = [
@@ -41,8 +59,20 @@ __all__ = [
     "ALL_ACTIVITIES",
     "run_job",
     "run_failed_hook",
+    "run_job_group",
     "RunJobInput",
     "FailedHookInput",
+    # batches
+    "JobBatch",
+    "JobSpec",
+    "BatchItem",
+    "LoadChunkItemsInput",
+    "LoadedItem",
+    "load_chunk_items",
+    "GroupedJob",
+    "JobGroupInput",
+    "JobGroupResult",
+    "JobAttemptOutcome",
     # errors
     "JobModuleError",
     "JobDefinitionError",

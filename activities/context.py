@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from activities.batch_models import JobBatch
+    from activities.failure import JobFailure
 
 
 @dataclass
@@ -21,6 +26,12 @@ class JobContext:
     checkpoint: Any = None
     batch_id: str | None = None
     loop: asyncio.AbstractEventLoop | None = None
+    batch: JobBatch | None = None
+    """The batch as it was when this attempt started (exact for callbacks)."""
+    batch_failure: JobFailure | None = None
+    """For a batch's catch callback: the failure that triggered it."""
+    send_heartbeat: Callable[[Any], None] | None = None
+    """How this attempt reports liveness and its checkpoint (set by the running activity)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 

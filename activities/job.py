@@ -8,17 +8,25 @@ ClassVars, so they never become payload fields. Dispatching lives in ``client.Jo
 from __future__ import annotations
 
 import asyncio
-import threading
-from typing import Any, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from pydantic import BaseModel, ConfigDict
-from temporalio import activity
 
 from activities import registry
 from activities.context import JobContext, current_job_context
 from activities.errors import JobDefinitionError, JobFailedError, JobReleasedError
 from activities.failure import JobFailure
 from activities.policy import BackoffSpec, JobPolicy
+
+if TYPE_CHECKING:
+    from activities.batch_models import JobBatch
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 class Job(BaseModel):
@@ -108,21 +116,20 @@ class Job(BaseModel):
         raise JobFailedError(reason)
 
     def heartbeat(self, checkpoint: Any = None) -> None:
-        """Report liveness and, optionally, a checkpoint that the next attempt resumes from."""
+        """Report liveness and, optionally, a checkpoint that the next attempt resumes from.
+
+        Safe from sync handlers running in a thread: the heartbeat is handed to the worker loop.
+        """
         context = self._context()
         context.checkpoint = checkpoint
-        if not activity.in_activity():
+        send = context.send_heartbeat
+        if send is None:
             return
         loop = context.loop
-        if loop is not None and threading.current_thread() is not threading.main_thread():
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is not loop:
-                loop.call_soon_threadsafe(activity.heartbeat, checkpoint)
-                return
-        activity.heartbeat(checkpoint)
+        if loop is not None and not _on_loop(loop):
+            loop.call_soon_threadsafe(send, checkpoint)
+        else:
+            send(checkpoint)
 
     def checkpoint(self) -> Any:
         """The last checkpoint heartbeated by this or an earlier attempt, or None."""
@@ -132,6 +139,16 @@ class Job(BaseModel):
     def batch_id(self) -> str | None:
         """The id of the batch this job belongs to, if any."""
         return self._context().batch_id
+
+    @property
+    def batch(self) -> JobBatch | None:
+        """The batch this job belongs to, as it was when the attempt started (None outside one)."""
+        return self._context().batch
+
+    @property
+    def batch_failure(self) -> JobFailure | None:
+        """In a batch's catch callback: the job failure that triggered it."""
+        return self._context().batch_failure
 
     @property
     def job_id(self) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from activities.batch_models import JobBatch
 from activities.failure import JobFailure
 from activities.policy import JobPolicy
 
@@ -19,6 +20,10 @@ class RunJobInput(BaseModel):
     job_id: str
     policy: JobPolicy
     batch_id: str | None = None
+    attempt_offset: int = 0
+    """Attempts already spent elsewhere (a batch job's first try ran inside a group)."""
+    batch: JobBatch | None = None
+    batch_failure: JobFailure | None = None
 
 
 class FailedHookInput(BaseModel):

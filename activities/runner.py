@@ -95,14 +95,18 @@ def to_application_error(error: BaseException, policy: JobPolicy, attempt: int) 
 async def run_job(input: RunJobInput) -> Any:
     """Run one attempt of a job and return what ``handle()`` returned."""
     info = activity.info()
-    job = instantiate(input.job, input.payload, info.attempt)
+    attempt = input.attempt_offset + info.attempt
+    job = instantiate(input.job, input.payload, attempt)
     details = info.heartbeat_details
     context = JobContext(
         job_id=input.job_id,
-        attempt=info.attempt,
+        attempt=attempt,
         checkpoint=details[0] if details else None,
         batch_id=input.batch_id,
         loop=asyncio.get_running_loop(),
+        batch=input.batch,
+        batch_failure=input.batch_failure,
+        send_heartbeat=activity.heartbeat,
     )
     token = current_job_context.set(context)
     try:
@@ -110,7 +114,7 @@ async def run_job(input: RunJobInput) -> Any:
     except asyncio.CancelledError:
         raise
     except Exception as error:
-        raise to_application_error(error, input.policy, info.attempt) from error
+        raise to_application_error(error, input.policy, attempt) from error
     finally:
         current_job_context.reset(token)
 

@@ -11,6 +11,7 @@ job = await ProcessUserData.dispatch(user_id=7)
 """
 
 from activities import (
+    JobBatch,
     JobDefinitionError,
     JobFailure,
     JobModuleError,
@@ -18,6 +19,14 @@ from activities import (
     PayloadTooLargeError,
     UnknownJobError,
 )
+from client.batch_handle import (
+    BatchClosedError,
+    BatchHandle,
+    BatchNotFoundError,
+    BatchStateError,
+    ChainHandle,
+)
+from client.bus import Bus, PendingBatch, PendingChain
 from client.connection import connect, get_default_client, set_default_client
 from client.dispatch import PendingDispatch
 from client.errors import (
@@ -31,6 +40,13 @@ from client.errors import (
 from client.failures import FailedJob, FailureHandler
 from client.handle import JobHandle
 from client.job import Job
+from client.scheduler import (
+    JobSchedule,
+    JobScheduler,
+    ScheduleNotFoundError,
+    ScheduleOptions,
+    ScheduleRun,
+)
 from client.settings import JobSettings
 from workflows import JobState
 
@@ -42,6 +58,22 @@ __all__ = [
     "JobHandle",
     "JobState",
     "JobFailure",
+    # batches and chains
+    "Bus",
+    "PendingBatch",
+    "PendingChain",
+    "BatchHandle",
+    "ChainHandle",
+    "JobBatch",
+    "BatchClosedError",
+    "BatchNotFoundError",
+    "BatchStateError",
+    # schedules
+    "JobScheduler",
+    "JobSchedule",
+    "ScheduleRun",
+    "ScheduleOptions",
+    "ScheduleNotFoundError",
     # the dead-letter queue
     "FailureHandler",
     "FailedJob",

@@ -155,6 +155,8 @@ async def cmd_dev(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``jobs`` argument parser."""
+    from client.cli_batch import add_batch_commands
+    from client.cli_schedule import add_schedule_commands
     from worker import add_worker_arguments
 
     parser = argparse.ArgumentParser(prog="jobs", description="Durable jobs on Temporal.")
@@ -190,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--queue", help="with --all: only this queue")
     command("forget", cmd_forget, "drop a dead-lettered job").add_argument("id")
     command("flush", cmd_flush, "drop every dead-lettered job").add_argument("--queue")
+    add_batch_commands(sub)
+    add_schedule_commands(sub)
     return parser
 
 

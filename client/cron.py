@@ -1,45 +1,42 @@
 """Standard 5-field cron, translated faithfully into a Temporal ``ScheduleSpec``.
 
-Users write classic cron, ``minute hour day-of-month month day-of-week``, or one of the macros
-``@yearly @annually @monthly @weekly @daily @midnight @hourly``. Cron strings never reach
-Temporal: its parser reads a sixth field as the *year* and ANDs day-of-month with day-of-week,
-where classic cron ORs them when both are restricted. croniter (``day_or=True``) is the reference:
-it expands the expression, and the value sets become structured ``ScheduleCalendarSpec`` s, whose
-fields are ANDed while separate calendars are ORed.
+Users write classic cron, ``minute hour day-of-month month day-of-week``, or a macro (``@yearly
+@annually @monthly @weekly @daily @midnight @hourly``). Cron strings never reach Temporal: its
+parser reads a sixth field as the *year* and ANDs day-of-month with day-of-week, where classic
+cron ORs them when both are restricted. croniter (``day_or=True``) is the reference: it expands
+the expression, and the value sets become structured calendars (fields ANDed, calendars ORed).
 
 * ``0 0 1 * 1`` (the 1st OR Mondays) becomes two calendars, one per side of the OR.
-* "Restricted" is croniter's test on the *expanded* field: ``*`` is unrestricted but ``*/2`` and
-  ``1-31`` are not, so ``0 0 */2 * 1`` is odd days OR Mondays (Vixie cron would AND them) and
-  ``0 0 1-31 * 1`` is every day.
-* Day-of-week 7 is Sunday; JAN-DEC and SUN-SAT work; reversed ranges (``FRI-MON``) wrap.
+* "Restricted" is croniter's test on the *expanded* field: ``*`` is not, but ``*/2`` and ``1-31``
+  are, so ``0 0 */2 * 1`` is odd days OR Mondays (Vixie cron ANDs them) and ``0 0 1-31 * 1`` is
+  every day. Day-of-week 7 is Sunday; JAN-DEC and SUN-SAT work; ``FRI-MON`` and ``22-2`` wrap.
 
-Rejected with :class:`InvalidCronError`, which names the field and the fix: a field count other
-than 5 (croniter's 6/7-field seconds and year forms too), ``@reboot``, out-of-range values,
-including 0 for day-of-month and month, which croniter silently reads as 1, a step of 0, ranges
-with equal ends (croniter reads ``5-5`` as the *whole* field), the croniter extensions ``L``,
-``W``, ``#``, ``?`` and ``H``/``R`` (no Temporal calendar equivalent), and expressions that never
-fire (``0 0 30 2 *``).
+:class:`InvalidCronError` names the field and the fix for: a field count other than 5 (so also
+croniter's 6/7-field seconds and year forms), ``@reboot``, out-of-range values (also 0 for
+day-of-month and month, which croniter reads as 1), step 0, ranges with equal ends (croniter
+reads ``5-5`` as the *whole* field), the extensions ``L``, ``W``, ``#``, ``?`` and ``H``/``R``
+(no Temporal calendar equivalent), and expressions that never fire (``0 0 30 2 *``).
 
-Daylight saving: a schedule fires at local wall-clock times of ``time_zone_name``. croniter and
-Temporal agree on every day except those on which the zone changes offset, where they differ:
+Daylight saving: schedules fire at wall-clock times of ``time_zone_name``. croniter and Temporal
+agree except on days the zone changes its UTC offset:
 
-* croniter moves a wall time that a spring-forward skips to the end of the gap when the hour is
-  pinned (``30 2 * * *`` in America/New_York runs at 03:00) and drops it for a ``*`` hour; a
-  repeated time runs twice.
-* Temporal drops times in a gap (and with 30-minute changes, Australia/Lord_Howe, may run 15
-  minutes later instead). In repeated hours Go's choice of offset gives the first copy west of
-  Greenwich but the second one east of it, and its repeated-hour logic assumes one-hour changes.
-  So in Europe and Australia the first copy of the repeated hour is lost and the previous hour may
-  be replayed an hour late (``30 1 * * *`` in Australia/Sydney also runs at 02:30+11:00). Where
-  midnight does not exist (America/Santiago, America/Havana), Temporal takes the weekday from the
-  day before, so a Sunday-only job is skipped and a Saturday-only job runs that Sunday.
+* croniter runs a wall time skipped by a spring-forward at the end of the gap when the hour is
+  pinned (``30 2 * * *`` in America/New_York runs at 03:00) and drops it for a ``*`` hour; times
+  in a repeated hour run twice.
+* Temporal drops skipped times (with Australia/Lord_Howe's 30-minute change it runs them 30
+  minutes late instead). In a repeated hour, Go's choice of offset gives the first copy west of
+  Greenwich but the second one east of it, and the repeat logic assumes one-hour changes: in
+  Europe and Australia the first copy of the hour is lost and the hour before may be replayed an
+  hour late (``30 1 * * *`` in Australia/Sydney also runs at 02:30+11:00). Where midnight does not
+  exist (America/Santiago, America/Havana) the weekday is taken from the day before, so a
+  Sunday-only job is skipped and a Saturday-only job runs that Sunday.
 
-Neither is "right", so neither wins: :func:`cron_to_schedule_spec` and :func:`next_run_times`
-replay both (croniter, and :mod:`client.cron_calendar`'s port of Temporal's matcher, which the
-equivalence test checks against a real server) around every distinct offset change of the zone
-from this year through 2099, and reject the pair if they would fire differently. Schedules away
-from the change hours (``0 9 * * 1-5``, ``*/15 9-17 * * *``) pass everywhere; in zones east of
-Greenwich, sub-hourly ``*``-hour schedules are rejected: use ``timezone="UTC"`` for those.
+Neither wins. :func:`cron_to_schedule_spec` and :func:`next_run_times` replay both, croniter and
+:mod:`client.cron_calendar`'s port of Temporal's matcher (checked against a real server by the
+equivalence test), around every distinct offset change of the zone from this year to 2099, and
+reject the pair if they would fire differently. Schedules clear of the change hours
+(``0 9 * * 1-5``) pass everywhere; in zones at or east of Greenwich, hourly and more frequent
+schedules are rejected, and ``timezone="UTC"`` is the way to write them.
 """
 
 from __future__ import annotations
@@ -87,13 +84,10 @@ _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _FULL = (range(60), range(24), range(1, 32), range(1, 13), range(7))
 _MONTHS = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 _DAYS = "sun mon tue wed thu fri sat".split()
-_NAMES: tuple[dict[str, int], ...] = (
-    {},
-    {},
-    {},
-    {n: i for i, n in enumerate(_MONTHS, 1)},
-    {n: i for i, n in enumerate(_DAYS)},
-)
+_NAMES = {
+    _MONTH: {n: i for i, n in enumerate(_MONTHS, 1)},
+    _DOW: {n: i for i, n in enumerate(_DAYS)},
+}
 _MAX_DAY = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _ELEMENT = re.compile(
     r"(?:(?P<star>\*)|(?P<low>[a-z0-9]+)(?:-(?P<high>[a-z0-9]+))?)(?:/(?P<step>\w+))?"
@@ -101,6 +95,12 @@ _ELEMENT = re.compile(
 _HASHED = re.compile(r"[hr](?:\(.*\))?(?:/.*)?")
 _FIELD_TEXT = re.compile(r"[^ \t\n\r\f\v]+")
 _NO_EQUIVALENT = ", a croniter extension Temporal calendars have no equivalent for"
+_EXTENSIONS = (
+    (_DOM, "l", "last day of the month"),
+    (_DOM, "w", "nearest weekday"),
+    (_DOW, "#", "nth weekday of the month"),
+    (_DOW, "l", "last weekday of the month"),
+)
 
 
 class InvalidCronError(JobModuleError, ValueError):
@@ -327,7 +327,7 @@ def _check_field(expression: str, index: int, token: str) -> None:
                 where = "is" if text == token else f"has {number},"
                 fail(f"{where} out of range {low_bound}-{high_bound}")
             return number
-        if text in _NAMES[index]:
+        if text in _NAMES.get(index, {}):
             return _NAMES[index][text]
         names = {_MONTH: " or JAN-DEC", _DOW: " or SUN-SAT"}.get(index, "")
         fail(f"has {text!r}; expected a number {low_bound}-{high_bound}{names}")
@@ -365,51 +365,21 @@ def _extension(index: int, element: str) -> str | None:
             "'H'/'R' (hashed or random values), which need a per-job seed that a Temporal "
             "calendar cannot carry; write explicit values"
         )
-    found = None
-    if index == _DOM and "l" in element:
-        found = "'L' (last day of the month)"
-    elif index == _DOM and "w" in element:
-        found = "'W' (nearest weekday)"
-    elif index == _DOW and "#" in element:
-        found = "'#' (nth weekday of the month)"
-    elif index == _DOW and "l" in element:
-        found = "'L' (last weekday of the month)"
-    return None if found is None else found + _NO_EQUIVALENT
+    for field, char, meaning in _EXTENSIONS:
+        if index == field and char in element:
+            return f"'{char.upper()}' ({meaning})" + _NO_EQUIVALENT
+    return None
 
 
 def _check_dst(expression: str, cron: _Cron, zone: str) -> None:
     conflict = _dst_conflict(cron, zone, datetime.now(UTC).year)
-    if conflict is None:
-        return
-    change = conflict.transition
-    clock = {
-        "from": datetime.fromtimestamp(change.at + change.before, UTC).strftime("%H:%M"),
-        "to": datetime.fromtimestamp(change.at + change.after, UTC).strftime("%H:%M"),
-    }
-    day = datetime.fromtimestamp(change.at, ZoneInfo(zone)).date().isoformat()
-    direction = "forward" if change.after > change.before else "back"
-    parts = []
-    if conflict.cron_only:
-        parts.append(f"cron runs at {_instants(conflict.cron_only)} but Temporal would not")
-    if conflict.temporal_only:
-        parts.append(f"Temporal would run at {_instants(conflict.temporal_only)} but cron does not")
-    reason = (
-        f"in time zone {zone} it meets a daylight-saving change that cron and Temporal handle "
-        f"differently: on {day} clocks go {direction} from {clock['from']} to {clock['to']}; "
-        f"{'; '.join(parts) or 'they disagree'}. Keep the schedule clear of the hours around the "
-        "change, or use timezone 'UTC'"
-    )
-    raise InvalidCronError(expression, reason)
+    if conflict is not None:
+        raise InvalidCronError(expression, conflict.describe())
 
 
 @lru_cache(maxsize=256)
 def _dst_conflict(cron: _Cron, zone: str, first_year: int) -> DstConflict | None:
     return find_dst_conflict(cron.normalized, cron.calendars, zone, first_year=first_year)
-
-
-def _instants(times: tuple[datetime, ...]) -> str:
-    shown = ", ".join(t.isoformat(timespec="minutes") for t in times[:3])
-    return shown + (f" (+{len(times) - 3} more)" if len(times) > 3 else "")
 
 
 @lru_cache(maxsize=1)

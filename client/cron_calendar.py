@@ -64,7 +64,8 @@ class CalendarSets:
 
 def schedule_ranges(values: frozenset[int]) -> list[ScheduleRange]:
     """Values as few inclusive ``ScheduleRange`` s: consecutive runs and evenly stepped runs."""
-    ordered, out, i = sorted(values), [], 0
+    ordered, i = sorted(values), 0
+    out: list[ScheduleRange] = []
     while i < len(ordered):
         j = i + 1
         if j < len(ordered):
@@ -88,6 +89,11 @@ class Transition:
     before: int
     after: int
 
+    @property
+    def offsets(self) -> tuple[int, int]:
+        """The UTC offsets in seconds before and after the change."""
+        return self.before, self.after
+
 
 @dataclass(frozen=True)
 class DstConflict:
@@ -97,6 +103,29 @@ class DstConflict:
     zone: str
     cron_only: tuple[datetime, ...]
     temporal_only: tuple[datetime, ...]
+
+    def describe(self) -> str:
+        """What happens, for an error message: the change, who fires when, and the way out."""
+        change = self.transition
+        clock = [_wall(change.at + offset).strftime("%H:%M") for offset in change.offsets]
+        day = datetime.fromtimestamp(change.at, ZoneInfo(self.zone)).date().isoformat()
+        direction = "forward" if change.after > change.before else "back"
+        parts = []
+        if self.cron_only:
+            parts.append(f"cron runs at {_instants(self.cron_only)} but Temporal would not")
+        if self.temporal_only:
+            parts.append(f"Temporal would run at {_instants(self.temporal_only)} but cron does not")
+        return (
+            f"in time zone {self.zone} it meets a daylight-saving change that cron and Temporal "
+            f"handle differently: on {day} clocks go {direction} from {clock[0]} to {clock[1]}; "
+            f"{'; '.join(parts) or 'they disagree'}. Keep the schedule clear of the hours around "
+            "the change, or use timezone 'UTC'"
+        )
+
+
+def _instants(times: tuple[datetime, ...]) -> str:
+    shown = ", ".join(t.isoformat(timespec="minutes") for t in times[:3])
+    return shown + (f" (+{len(times) - 3} more)" if len(times) > 3 else "")
 
 
 def _offset(tz: ZoneInfo, unix: int) -> int:
@@ -306,7 +335,7 @@ def find_dst_conflict(
     zone: str,
     *,
     first_year: int,
-    last_year: int = MAX_CALENDAR_YEAR - 1,
+    last_year: int = MAX_CALENDAR_YEAR - 1,  # so no replay window runs past Temporal's last year
 ) -> DstConflict | None:
     """The earliest transition around which croniter and Temporal fire differently, if any."""
     tz = ZoneInfo(zone)

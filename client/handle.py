@@ -13,7 +13,6 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,6 +24,7 @@ from client.errors import (
     NotDeadLetteredError,
 )
 from client.sync import run_sync
+from client.updates import execute_update
 from workflows import JOB_STATUS, JobOutcome, JobState
 
 UNKNOWN_START = datetime.min.replace(tzinfo=UTC)
@@ -80,15 +80,11 @@ class JobHandle:
         """Wait until the job succeeded, was dead-lettered or forgotten, and return how."""
         handle = self.client.get_workflow_handle(self.id, result_type=JobOutcome)
         await self._wait_for_start_delay()
-        while True:
-            try:
-                return await handle.execute_update("wait_settled", result_type=JobOutcome)
-            except WorkflowUpdateRPCTimeoutOrCancelledError:
-                continue  # no worker answered within the RPC deadline: keep waiting, like result()
-            except RPCError as error:
-                if error.status != RPCStatusCode.NOT_FOUND:
-                    raise
-                break
+        try:
+            return await execute_update(handle, "wait_settled", result_type=JobOutcome)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
         # The run has closed already (or never existed): its result is the outcome.
         try:
             return await handle.result()
@@ -134,7 +130,8 @@ class JobHandle:
 
     async def _dead_letter_update(self, name: str) -> None:
         try:
-            await self.client.get_workflow_handle(self.id).execute_update(name)
+            handle = self.client.get_workflow_handle(self.id)
+            await execute_update(handle, name, result_type=type(None))
         except WorkflowUpdateFailedError as error:
             raise NotDeadLetteredError(f"Job {self.id}: {error.cause}") from None
         except RPCError as error:

@@ -134,3 +134,63 @@ class Big(Job):
 
     async def handle(self) -> int:
         return len(self.blob)
+
+
+# -- batches ---------------------------------------------------------------------------------
+
+callback_runs: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+fixed_tokens: set[str] = set()
+"""FailsIf jobs of these tokens no longer fail (the operator 'fixed the cause')."""
+batch_runs: dict[str, list[int]] = defaultdict(list)
+
+
+class Noop(Job):
+    """Does nothing, fast; records that it ran."""
+
+    token: str = ""
+    i: int = 0
+
+    async def handle(self) -> None:
+        if self.token:
+            batch_runs[self.token].append(self.i)
+
+
+class FailsIf(Job):
+    """Fails (for good, tries=1) when ``i`` is in ``bad``; optionally slow."""
+
+    token: str
+    i: int
+    bad: list[int] = []
+    seconds: float = 0.0
+
+    async def handle(self) -> None:
+        if self.seconds:
+            await asyncio.sleep(self.seconds)
+        batch_runs[self.token].append(self.i)
+        if self.i in self.bad and self.token not in fixed_tokens:
+            raise RuntimeError(f"item {self.i} is bad")
+
+
+class FlakyOnce(Job):
+    """Fails its first attempt, succeeds on the second (tries=2)."""
+
+    token: str
+    i: int
+    tries = 2
+    backoff = 0
+
+    async def handle(self) -> int:
+        batch_runs[self.token].append(self.i)
+        if self.attempts() == 1:
+            raise RuntimeError("first attempt fails")
+        return self.attempts()
+
+
+class RecordCallback(Job):
+    """A then/catch/finally callback that records its role, its batch and its failure."""
+
+    token: str
+    role: str
+
+    async def handle(self) -> None:
+        callback_runs[self.token].append((self.role, (self.batch, self.batch_failure)))

@@ -1,5 +1,15 @@
 """Deterministic orchestration: JobWorkflow and its input, outcome and search attributes."""
 
+from workflows.batch import BatchWorkflow
+from workflows.batch_models import (
+    AddPageInput,
+    BatchInput,
+    BatchOptions,
+    ChainInput,
+    ChainResult,
+)
+from workflows.chain import ChainWorkflow
+from workflows.chunk import BatchChunkWorkflow
 from workflows.job import JobWorkflow
 from workflows.job_models import JobInput, JobOutcome
 from workflows.search_attributes import (
@@ -11,13 +21,21 @@ from workflows.search_attributes import (
 )
 from workflows.states import SETTLED_STATES, JobState
 
-ALL_WORKFLOWS: list[type] = [JobWorkflow]
+ALL_WORKFLOWS: list[type] = [JobWorkflow, BatchWorkflow, BatchChunkWorkflow, ChainWorkflow]
 """Every workflow a worker registers."""
 
 __all__ = [
     # workflows
     "ALL_WORKFLOWS",
     "JobWorkflow",
+    "BatchWorkflow",
+    "BatchChunkWorkflow",
+    "ChainWorkflow",
+    "AddPageInput",
+    "BatchInput",
+    "BatchOptions",
+    "ChainInput",
+    "ChainResult",
     # models
     "JobInput",
     "JobOutcome",

@@ -9,13 +9,12 @@ retention period ends. That parked execution is the dead-letter queue entry: no 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
     from activities import (
@@ -26,9 +25,9 @@ with workflow.unsafe.imports_passed_through():
         run_failed_hook,
         run_job,
     )
-    from activities.runner import attempt_from_details
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options, remaining_until_deadline
+    from workflows.failures import failure_from
     from workflows.job_models import JobInput, JobOutcome
     from workflows.states import SETTLED_STATES, JobState
 
@@ -39,25 +38,6 @@ MEMO_PAYLOAD_LIMIT = 64 * 1024
 """Payloads up to this size are copied into the dead-letter memo, for ``jobs failed``."""
 
 DeadLetterCommand = Literal["retry", "forget"]
-
-
-def failure_from(
-    error: ActivityError, *, policy: JobPolicy, job_id: str, now: datetime
-) -> JobFailure:
-    """Describe the root cause of a failed activity: its type, message and attempt count."""
-    cause: BaseException = error.cause or error
-    attempts = policy.tries
-    if isinstance(cause, ApplicationError):
-        kind = cause.type or "ApplicationError"
-        attempts = attempt_from_details(cause.details) or attempts
-    elif isinstance(cause, ActivityTimeoutError):
-        kind = f"Timeout.{cause.type.name}" if cause.type is not None else "Timeout"
-    else:
-        kind = type(cause).__name__
-    message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-    return JobFailure(
-        type=kind, message=message or kind, attempts=attempts, failed_at=now, job_id=job_id
-    )
 
 
 @workflow.defn(name="JobWorkflow")

@@ -1,0 +1,146 @@
+"""``run_job_group``: many small jobs in one activity task, each with its own policy.
+
+A workflow per job costs ~15 history events and a round trip through the server for each step;
+a batch of no-op jobs is then bound by the engine, not the work. Here one activity runs the
+first attempt of up to a few hundred jobs and reports each outcome; the chunk workflow retries
+the failures one by one with each job's own tries and backoff. Completed indices and checkpoints
+ride in the heartbeat, so a retry after a worker crash skips the jobs that already finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities import errors
+from activities.batch_models import GroupedJob, JobAttemptOutcome, JobGroupInput, JobGroupResult
+from activities.context import JobContext, current_job_context
+from activities.failure import JobFailure
+from activities.runner import call_maybe_async, instantiate, to_application_error
+
+HEARTBEAT_EVERY_SECONDS = 1.0
+"""How often a group reports liveness (its heartbeat timeout is 10 s) and hears of a cancel."""
+
+
+class GroupProgress:
+    """What a group has finished so far; it is the heartbeat's details."""
+
+    def __init__(self, details: Any) -> None:
+        saved = details if isinstance(details, dict) else {}
+        self.outcomes: dict[int, JobAttemptOutcome] = {
+            int(index): JobAttemptOutcome.model_validate(outcome)
+            for index, outcome in saved.get("outcomes", {}).items()
+        }
+        self.checkpoints: dict[int, Any] = {
+            int(index): value for index, value in saved.get("checkpoints", {}).items()
+        }
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "outcomes": {str(i): o.model_dump(mode="json") for i, o in self.outcomes.items()},
+            "checkpoints": {str(i): value for i, value in self.checkpoints.items()},
+        }
+
+    def beat(self) -> None:
+        activity.heartbeat(self.details())
+
+
+def outcome_of_error(
+    index: int, error: ApplicationError, job_id: str, attempt: int
+) -> JobAttemptOutcome:
+    """Turn the error of a first attempt into a reportable outcome."""
+    delay = error.next_retry_delay.total_seconds() if error.next_retry_delay else None
+    failure = JobFailure(
+        type=error.type or "ApplicationError",
+        message=error.message,
+        attempts=attempt,
+        failed_at=datetime.now(UTC),
+        job_id=job_id,
+    )
+    retryable = not error.non_retryable and (error.type not in errors.NON_RETRYABLE_ERROR_TYPES)
+    return JobAttemptOutcome(
+        index=index, ok=False, failure=failure, retryable=retryable, retry_delay=delay
+    )
+
+
+async def run_one(grouped: GroupedJob, group: JobGroupInput, progress: GroupProgress) -> None:
+    """Run the first attempt of one job of the group and record its outcome."""
+    spec = grouped.spec
+    job_id = f"{group.chunk_id}:{grouped.index}"
+    try:
+        job = instantiate(spec.job, spec.payload)
+    except ApplicationError as error:
+        progress.outcomes[grouped.index] = outcome_of_error(grouped.index, error, job_id, 1)
+        return
+
+    def send_heartbeat(checkpoint: Any) -> None:
+        progress.checkpoints[grouped.index] = checkpoint
+        progress.beat()
+
+    context = JobContext(
+        job_id=job_id,
+        attempt=1,
+        checkpoint=progress.checkpoints.get(grouped.index),
+        batch_id=group.batch.id,
+        loop=asyncio.get_running_loop(),
+        batch=group.batch,
+        send_heartbeat=send_heartbeat,
+    )
+    token = current_job_context.set(context)
+    try:
+        await asyncio.wait_for(call_maybe_async(job.handle), timeout=spec.policy.timeout)
+        outcome = JobAttemptOutcome(index=grouped.index, ok=True)
+    except TimeoutError:
+        timeout = ApplicationError(
+            f"attempt exceeded its timeout of {spec.policy.timeout:g}s", type="Timeout"
+        )
+        outcome = outcome_of_error(grouped.index, timeout, job_id, 1)
+    except Exception as error:
+        converted = to_application_error(error, spec.policy, 1)
+        outcome = outcome_of_error(grouped.index, converted, job_id, 1)
+    finally:
+        current_job_context.reset(token)
+    progress.outcomes[grouped.index] = outcome
+
+
+@activity.defn(name="run_job_group")
+async def run_job_group(input: JobGroupInput) -> JobGroupResult:
+    """Run the first attempt of every job in the group, at most ``concurrency`` at once."""
+    details = activity.info().heartbeat_details
+    progress = GroupProgress(details[0] if details else None)
+    semaphore = asyncio.Semaphore(input.concurrency)
+    stopped = False
+
+    async def limited(grouped: GroupedJob) -> None:
+        nonlocal stopped
+        async with semaphore:
+            if stopped:
+                return  # a job of the batch failed for good: the rest never start
+            await run_one(grouped, input, progress)
+            outcome = progress.outcomes[grouped.index]
+            fails_for_good = not outcome.ok and (
+                not outcome.retryable or grouped.spec.policy.tries <= 1
+            )
+            if fails_for_good and input.stop_on_failure:
+                stopped = True
+
+    async def keep_alive() -> None:
+        while True:
+            progress.beat()
+            await asyncio.sleep(HEARTBEAT_EVERY_SECONDS)
+
+    pulse = asyncio.create_task(keep_alive())
+    try:
+        await asyncio.gather(
+            *(limited(job) for job in input.jobs if job.index not in progress.outcomes)
+        )
+    finally:
+        pulse.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pulse
+    return JobGroupResult(outcomes=list(progress.outcomes.values()))

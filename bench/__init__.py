@@ -1,0 +1,1 @@
+"""Benchmarks: jobmodule on Temporal against Celery + Redis (``make bench``)."""

@@ -1,0 +1,314 @@
+"""Our side: each workload against jobmodule, with its worker as a separate process.
+
+Completion of independent jobs is read from the server's visibility store (a count query every
+100 ms), so waiting adds no load to the worker; latency (W4) goes through ``JobHandle.result()``,
+the path an application uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from typing import Any
+
+from temporalio.client import Client
+
+from bench import jobs
+from bench.common import Skipped, gather_bounded, latency_summary, poll_until, watch_executions
+from bench.csv_import import Chunk, count_rows
+from bench.engine_workflow import EmptyWorkflow
+from bench.records import tally
+from bench.sampler import TreeSampler
+from bench.servers import kill_tree, stop_process
+from bench.spec import Context, wait_budget
+from bench.workers import start_engine_worker, start_our_worker
+
+Result = dict[str, Any]
+
+
+def batch_api() -> Any:
+    """``client.Bus`` if batches exist yet; Skipped otherwise."""
+    try:
+        from client import Bus  # type: ignore[attr-defined]
+
+        _ = Bus.batch
+    except (ImportError, AttributeError):
+        raise Skipped("batches not available") from None
+    return Bus
+
+
+async def dispatch_batch(
+    items: Any, queue: str, callback: jobs.Job | None = None
+) -> tuple[Any, float]:
+    """Dispatch a batch through the public API; return it and when it was dispatched."""
+    builder = batch_api().batch(items)
+    if callback is not None:
+        builder = builder.then(callback)
+    dispatched = builder.on_queue(queue).dispatch()
+    batch = (
+        await dispatched
+        if asyncio.iscoroutine(dispatched) or hasattr(dispatched, "__await__")
+        else dispatched
+    )
+    return batch, time.time()
+
+
+async def closed_count(client: Client, queue: str) -> int:
+    """Workflows on ``queue`` that are no longer running."""
+    query = f'TaskQueue = "{queue}" AND ExecutionStatus != "Running"'
+    return (await client.count_workflows(query)).count
+
+
+async def wait_closed(client: Client, queue: str, expected: int) -> float:
+    """Wall time at which ``expected`` workflows on ``queue`` had closed."""
+
+    async def done() -> bool:
+        return await closed_count(client, queue) >= expected
+
+    return await poll_until(done, limit_s=wait_budget(expected), interval=0.1)
+
+
+async def history_length(client: Client, workflow_id: str, run_id: str | None = None) -> int:
+    """Events in one workflow's history, from describe()."""
+    description = await client.get_workflow_handle(workflow_id, run_id=run_id).describe()
+    return int(description.history_length)
+
+
+async def completed_fraction(client: Client, queue: str, expected: int) -> float:
+    """Share of the queue's workflows that completed (rather than failed or timed out)."""
+    query = f'TaskQueue = "{queue}" AND ExecutionStatus = "Completed"'
+    return (await client.count_workflows(query)).count / expected
+
+
+class OurSide:
+    """Runs workloads against jobmodule on the bench's dev server."""
+
+    name = "ours"
+
+    def __init__(self, ctx: Context, client: Client, server_pid: int) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.server_pid = server_pid
+
+    def _sampler(self, worker_pid: int) -> TreeSampler:
+        return TreeSampler(
+            {"worker": [worker_pid], "server": [self.server_pid], "driver": [os.getpid()]}
+        )
+
+    async def run(self, workload: str, **options: Any) -> Result:
+        """Run one repetition of ``workload`` and return its measurements."""
+        method = getattr(self, f"w_{workload.lower()}")
+        result: Result = await method(f"bench-{workload.lower()}-{uuid.uuid4().hex[:8]}", **options)
+        return result
+
+    async def _independent(self, queue: str, count: int, engine: bool) -> Result:
+        """W0 and W1: ``count`` workflows started concurrently, then waited for."""
+        worker = (
+            start_engine_worker(self.ctx, queue) if engine else start_our_worker(self.ctx, queue)
+        )
+        try:
+            with self._sampler(worker.pid) as sampler:
+                start = time.time()
+                if engine:
+
+                    async def send(i: int) -> Any:
+                        return await self.client.start_workflow(
+                            EmptyWorkflow.run, i, id=f"{queue}-{i}", task_queue=queue
+                        )
+                else:
+
+                    async def send(i: int) -> Any:
+                        return await jobs.Noop.dispatch(i=i).on_queue(queue)
+
+                handles = await gather_bounded(count, send, self.ctx.semaphore)
+                dispatched = time.time()
+                finished = await wait_closed(self.client, queue, count)
+            wall = finished - start
+            events = await history_length(self.client, handles[0].id)
+            key = "workflows_per_s" if engine else "jobs_per_s"
+            return {
+                key: count / wall,
+                "dispatch_per_s": count / (dispatched - start),
+                "wall_s": wall,
+                "history_events_per_job": events,
+                "completed_fraction": await completed_fraction(self.client, queue, count),
+                **sampler.summary(wall),
+            }
+        finally:
+            stop_process(worker)
+
+    async def w_w0(self, queue: str) -> Result:
+        return await self._independent(queue, self.ctx.sizes.w0_workflows, engine=True)
+
+    async def w_w1(self, queue: str) -> Result:
+        return await self._independent(queue, self.ctx.sizes.w1_jobs, engine=False)
+
+    async def _batch(
+        self, queue: str, items: Any, count: int, callback: Any, record: Any
+    ) -> Result:
+        """W2/W2L/W3: one batch through ``Bus``; timed until its callback recorded a run."""
+        batch_api()
+        worker = start_our_worker(self.ctx, queue)
+        try:
+            with self._sampler(worker.pid) as sampler:
+                start = time.time()
+                batch, dispatched = await dispatch_batch(items, queue, callback)
+                await asyncio.wait_for(batch.wait(), timeout=wait_budget(count))
+                finished = time.time()
+                if record is not None:
+                    await watch_executions(record, 1, limit_s=30, stall_s=30)
+                    finished = tally(record, 1).last_first_execution or finished
+            wall = finished - start
+            return {
+                "wall_s": wall,
+                "dispatch_s": dispatched - start,
+                "callback_runs": tally(record, 1).executed if record is not None else None,
+                "batch_id": str(getattr(batch, "id", "")),
+                **sampler.summary(wall),
+            }
+        finally:
+            stop_process(worker)
+
+    async def w_w2(self, queue: str) -> Result:
+        count = self.ctx.sizes.w2_jobs
+        record = self.ctx.path(f"records/{queue}.callback")
+        items = (jobs.Noop(i=i) for i in range(count))
+        result = await self._batch(
+            queue, items, count, jobs.RecordCallback(path=str(record)), record
+        )
+        return {"jobs_per_s": count / result["wall_s"], **result}
+
+    async def w_w2l(self, queue: str) -> Result:
+        count = self.ctx.sizes.w2l_jobs
+        items = (jobs.Noop(i=i) for i in range(count))
+        result = await self._batch(queue, items, count, None, None)
+        result["max_history_events"] = await self._longest_history(queue, result["batch_id"])
+        return {"jobs_per_s": count / result["wall_s"], **result}
+
+    async def _longest_history(self, queue: str, batch_id: str) -> int:
+        """Max history_length over the batch's orchestration workflows (and one job's)."""
+        where = f'TaskQueue = "{queue}"'
+        if batch_id:
+            where = f'({where} OR BatchId = "{batch_id}")'
+        longest = 0
+        for query, limit in (
+            (f'{where} AND WorkflowType != "JobWorkflow"', 2000),
+            (f'{where} AND WorkflowType = "JobWorkflow"', 1),
+        ):
+            async for execution in self.client.list_workflows(query, limit=limit):
+                events = await history_length(self.client, execution.id, execution.run_id)
+                longest = max(longest, events)
+        return longest
+
+    async def w_w3(self, queue: str, *, csv_path: str, chunks: list[Chunk], rows: int) -> Result:
+        from bench.csv_import import prepare_db
+
+        db = self.ctx.path(f"w3/{queue}.db")
+        prepare_db(db)
+        record = self.ctx.path(f"records/{queue}.done")
+        items = (
+            jobs.ImportChunk(csv_path=csv_path, offset=c.offset, rows=c.rows, db=str(db))
+            for c in chunks
+        )
+        callback = jobs.ImportDone(db=str(db), path=str(record))
+        result = await self._batch(queue, items, rows // 100, callback, record)
+        imported = count_rows(str(db))
+        return {"rows_per_s": rows / result["wall_s"], "rows_imported": imported, **result}
+
+    async def w_w4(self, queue: str) -> Result:
+        worker = start_our_worker(self.ctx, queue)
+        try:
+            for i in range(3):  # warm-up, not measured (connections, sandbox imports)
+                await (await jobs.Stamp.dispatch(i=i).on_queue(queue)).result()
+            starts: list[float] = []
+            results: list[float] = []
+            with self._sampler(worker.pid) as sampler:
+                begin = time.time()
+                for i in range(self.ctx.sizes.w4_jobs):
+                    sent = time.time()
+                    handle = await jobs.Stamp.dispatch(i=i).on_queue(queue)
+                    started = await asyncio.wait_for(handle.result(), timeout=60)
+                    results.append(time.time() - sent)
+                    starts.append(float(started) - sent)
+            return {
+                **latency_summary("start", starts),
+                **latency_summary("result", results),
+                "wall_s": time.time() - begin,
+                **sampler.summary(time.time() - begin),
+            }
+        finally:
+            stop_process(worker)
+
+    async def w_w6(self, queue: str) -> Result:
+        batch_api()
+        return await self._crash(queue, grouped=True)
+
+    async def w_w6i(self, queue: str) -> Result:
+        return await self._crash(queue, grouped=False)
+
+    async def _crash(self, queue: str, *, grouped: bool) -> Result:
+        """W6: kill -9 the worker 1 s in, start another, count lost and duplicate executions."""
+        sizes = self.ctx.sizes
+        count = sizes.w6_jobs if grouped else sizes.w6i_jobs
+        record = self.ctx.path(f"records/{queue}.exec")
+        callback_record = self.ctx.path(f"records/{queue}.callback")
+        worker = start_our_worker(self.ctx, queue)
+        replacement = None
+        try:
+            with self._sampler(worker.pid) as sampler:
+                start = time.time()
+                items = [
+                    jobs.Sleep2ms(i=i, path=str(record), seconds=sizes.w6_job_seconds)
+                    for i in range(count)
+                ]
+                if grouped:
+                    sending = asyncio.ensure_future(
+                        dispatch_batch(items, queue, jobs.RecordCallback(path=str(callback_record)))
+                    )
+                else:
+                    sending = asyncio.ensure_future(
+                        gather_bounded(
+                            count,
+                            lambda i: items[i].dispatch_self().on_queue(queue).send(),
+                            self.ctx.semaphore,
+                        )
+                    )
+                await asyncio.sleep(max(0.0, start + sizes.w6_kill_after_seconds - time.time()))
+                kill_tree(worker.pid)
+                killed = time.time()
+                worker.wait()
+                replacement = start_our_worker(self.ctx, queue)
+                sampler.add_root("worker", replacement.pid)
+                await asyncio.wait_for(sending, timeout=wait_budget(count))
+                stall = 45.0  # well past the 10 s attempt timeout that brings lost attempts back
+                settled = await watch_executions(
+                    record,
+                    count,
+                    limit_s=wait_budget(count),
+                    stall_s=stall,
+                    done=lambda: callback_record.exists(),
+                )
+                if grouped:
+                    wait = stall if settled else 5.0  # work was lost: the callback cannot run
+                    await watch_executions(callback_record, 1, limit_s=wait, stall_s=wait)
+                    await asyncio.sleep(2)  # a duplicate callback would show up here
+            counts = tally(record, count, after=killed)
+            callbacks = tally(callback_record, 1)
+            end = (callbacks.last_first_execution if grouped else None) or (
+                counts.last_first_execution or time.time()
+            )
+            return {
+                "lost": counts.lost,
+                "duplicates": counts.duplicates,
+                "callback_runs": callbacks.executed if grouped else None,
+                "recovery_s": (counts.first_after - killed) if counts.first_after else None,
+                "kill_to_done_s": end - killed,
+                "executions": counts.executed,
+                **sampler.summary(time.time() - start),
+            }
+        finally:
+            stop_process(worker)
+            if replacement is not None:
+                stop_process(replacement)

@@ -1,0 +1,103 @@
+"""What each workload does and how big it is, scaled by ``--scale``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKLOADS = ("W0", "W1", "W2", "W2L", "W3", "W4", "W5", "W6")
+"""Every workload, in the order they run. W5 is measured during W2, not run on its own."""
+
+BATCH_WORKLOADS = frozenset({"W2", "W2L", "W3", "W5", "W6"})
+"""Workloads that need ``client.Bus`` on our side."""
+
+DESCRIPTIONS = {
+    "W0": "engine ceiling: empty Temporal workflows, no activity",
+    "W1": "2,000 independent no-op jobs, each dispatched on its own",
+    "W2": "one batch of 10,000 no-op jobs with a then-callback (Celery: chord)",
+    "W2L": "one batch of 100,000 no-op jobs",
+    "W3": "1,000,000-row CSV imported into SQLite by chunk jobs (offsets, not rows)",
+    "W4": "200 sequential single jobs: dispatch->start and dispatch->result latency",
+    "W5": "peak RSS of the worker process tree while W2 runs",
+    "W6": "batch of 5,000 jobs of 2 ms; kill -9 the worker after 1 s, start another",
+}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Workload sizes at a given scale (never below a few items, so tiny scales still work)."""
+
+    scale: float = 1.0
+
+    def _n(self, full: int, floor: int) -> int:
+        return max(floor, round(full * self.scale))
+
+    @property
+    def w0_workflows(self) -> int:
+        return self._n(2_000, 10)
+
+    @property
+    def w1_jobs(self) -> int:
+        return self._n(2_000, 10)
+
+    @property
+    def w2_jobs(self) -> int:
+        return self._n(10_000, 20)
+
+    @property
+    def w2l_jobs(self) -> int:
+        return self._n(100_000, 50)
+
+    @property
+    def w3_rows(self) -> int:
+        return self._n(1_000_000, 1_000)
+
+    @property
+    def w3_chunk_rows(self) -> int:
+        """A few thousand rows per chunk job at full scale; at least 10 chunks when scaled down."""
+        return max(50, min(5_000, self.w3_rows // 10))
+
+    @property
+    def w4_jobs(self) -> int:
+        return self._n(200, 5)
+
+    @property
+    def w6_jobs(self) -> int:
+        return self._n(5_000, 20)
+
+    @property
+    def w6i_jobs(self) -> int:
+        """W6 with independent jobs: one workflow each, so W1's size, not W6's."""
+        return self._n(2_000, 20)
+
+    w6_job_seconds: float = 0.002
+    w6_kill_after_seconds: float = 1.0
+
+
+def wait_budget(jobs: int, floor_rate: float = 10.0) -> float:
+    """Seconds a run may take before it counts as stuck: a minute plus ``jobs`` at 10/s.
+
+    10/s is well under the slowest system measured here (one workflow per job on the dev
+    server's SQLite runs 20-30/s), and the cap keeps the biggest workloads bounded.
+    """
+    return min(3600.0, 60.0 + jobs / floor_rate)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where servers listen and where a run may write files."""
+
+    temporal_address: str
+    redis_urls: dict[str, str]
+    """Profile name (``default``, ``durable``) -> redis://127.0.0.1:PORT."""
+    work_dir: Path
+    repo: Path
+    sizes: Sizes
+    semaphore: int = 200
+    """Dispatches in flight at once from our client."""
+
+    def path(self, name: str) -> Path:
+        """A file under the work dir (its parent created)."""
+        target = self.work_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target

@@ -1,0 +1,284 @@
+"""``Bus``: Laravel's ``Bus::batch()`` and ``Bus::chain()``.
+
+``Bus.batch()`` takes any iterable, a generator of a million jobs included: it is read once, in
+pages of at most 1,000 jobs and about 1 MB, so neither client memory nor any single payload
+grows with the batch. A plain list is type-checked whole before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+from activities import BatchItem, Job, JobSpec
+from client.batch_handle import BatchHandle, ChainHandle
+from client.connection import get_default_client
+from client.dispatch import encode_payload
+from workflows import (
+    BATCH_ID,
+    JOB_CLASS,
+    JOB_QUEUE,
+    AddPageInput,
+    BatchInput,
+    BatchOptions,
+    BatchWorkflow,
+    ChainInput,
+    ChainWorkflow,
+)
+
+PAGE_BYTES = 1024 * 1024
+"""A page of jobs stays near 1 MB, half of Temporal's 2 MB payload limit."""
+
+
+def spec_of(job: Job, queue: str | None) -> JobSpec:
+    """A job as data, with the batch's queue if it names one."""
+    policy = job.default_policy()
+    if queue is not None:
+        policy = policy.model_copy(update={"queue": queue})
+    return JobSpec(job=job.job_name(), payload=encode_payload(job), policy=policy)
+
+
+def item_of(entry: Any, index: int, queue: str | None) -> BatchItem:
+    """A batch entry: a Job, or a list/tuple of Jobs (a chain). Anything else is a TypeError."""
+    if isinstance(entry, Job):
+        return BatchItem(jobs=[spec_of(entry, queue)])
+    if isinstance(entry, list | tuple) and entry and all(isinstance(j, Job) for j in entry):
+        return BatchItem(jobs=[spec_of(job, queue) for job in entry])
+    raise TypeError(
+        f"batch item {index} is {type(entry).__name__}, not a Job or a list of Jobs (a chain)"
+    )
+
+
+def check_items(entries: Sequence[Any]) -> None:
+    """Type-check a whole list up front, so a bad entry sends nothing."""
+    for index, entry in enumerate(entries):
+        if isinstance(entry, Job):
+            continue
+        if isinstance(entry, list | tuple) and entry and all(isinstance(j, Job) for j in entry):
+            continue
+        item_of(entry, index, None)
+
+
+def pages_of(
+    entries: Iterable[Any], *, queue: str | None, page_size: int
+) -> Iterator[tuple[list[BatchItem], bool]]:
+    """Yield ``(page, is_last)``: pages of at most ``page_size`` jobs and about PAGE_BYTES."""
+    page: list[BatchItem] = []
+    jobs = size = 0
+    pending: tuple[list[BatchItem], bool] | None = None
+    for index, entry in enumerate(entries):
+        item = item_of(entry, index, queue)
+        item_size = sum(len(json.dumps(spec.payload)) + 200 for spec in item.jobs)
+        if page and (jobs + len(item.jobs) > page_size or size + item_size > PAGE_BYTES):
+            if pending is not None:
+                yield pending
+            pending = (page, False)
+            page, jobs, size = [], 0, 0
+        page.append(item)
+        jobs += len(item.jobs)
+        size += item_size
+    if pending is not None:
+        yield pending
+    yield page, True
+
+
+def first_queue(entries: Iterable[Any]) -> tuple[str | None, Iterable[Any]]:
+    """The queue of the first job (the batch's default queue), without losing that job."""
+    iterator = iter(entries)
+    for first in iterator:
+        job = first[0] if isinstance(first, list | tuple) and first else first
+        queue = job.default_policy().queue if isinstance(job, Job) else None
+        return queue, _chain_first(first, iterator)
+    return None, ()
+
+
+def _chain_first(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def _callback(job: Job | None, role: str, queue: str | None) -> JobSpec | None:
+    if job is None:
+        return None
+    if not isinstance(job, Job):
+        raise TypeError(f"the {role} callback must be a Job instance, not {type(job).__name__}")
+    return spec_of(job, queue)
+
+
+class PendingBatch:
+    """A batch being described; ``await batch.dispatch()`` sends it."""
+
+    def __init__(self, jobs: Iterable[Any]) -> None:
+        if isinstance(jobs, Sequence):
+            check_items(jobs)
+        self._jobs = jobs
+        self._then: Job | None = None
+        self._catch: Job | None = None
+        self._finally: Job | None = None
+        self._name = ""
+        self._allow_failures = False
+        self._queue: str | None = None
+        self._client: Client | None = None
+        self._tuning: dict[str, Any] = {}
+
+    def then(self, job: Job) -> Self:
+        """Run ``job`` once, if every job of the batch succeeded."""
+        self._then = job
+        return self
+
+    def catch(self, job: Job) -> Self:
+        """Run ``job`` once, on the first job that exhausted its tries."""
+        self._catch = job
+        return self
+
+    def finally_(self, job: Job) -> Self:
+        """Run ``job`` once, when the batch has finished, whatever the outcome."""
+        self._finally = job
+        return self
+
+    def name(self, name: str) -> Self:
+        """A name for the UI and the CLI."""
+        self._name = name
+        return self
+
+    def allow_failures(self, allow: bool = True) -> Self:
+        """Keep going after a job fails, instead of cancelling the batch."""
+        self._allow_failures = allow
+        return self
+
+    def on_queue(self, queue: str) -> Self:
+        """Run the batch and all its jobs on this queue."""
+        self._queue = queue
+        return self
+
+    def using(self, client: Client) -> Self:
+        """Dispatch through this client instead of the default one."""
+        self._client = client
+        return self
+
+    def tune(self, **options: Any) -> Self:
+        """Advanced: BatchOptions knobs (chunk_size, group_size, history_limit, ...)."""
+        self._tuning.update(options)
+        return self
+
+    async def dispatch(self) -> BatchHandle:
+        """Validate the callbacks, start the batch, stream its jobs in pages, return a handle."""
+        queue, entries = (self._queue, self._jobs)
+        if queue is None:
+            queue, entries = first_queue(self._jobs)
+        options = BatchOptions(
+            name=self._name,
+            allow_failures=self._allow_failures,
+            then=_callback(self._then, "then", self._queue),
+            catch=_callback(self._catch, "catch", self._queue),
+            finally_=_callback(self._finally, "finally", self._queue),
+            queue=queue or "default",
+            jobs_on_batch_queue=self._queue is not None,
+            **self._tuning,
+        )
+        client = self._client or await get_default_client()
+        batch_id = f"batch-{uuid.uuid4().hex}"
+        pages = pages_of(entries, queue=self._queue, page_size=options.chunk_size)
+        first_page, sealed = next(pages)
+        await client.start_workflow(
+            BatchWorkflow.run,
+            BatchInput(
+                batch_id=batch_id,
+                options=options,
+                created_at=datetime.now(UTC),
+                first_page=first_page,
+                sealed=sealed,
+            ),
+            id=batch_id,
+            task_queue=options.queue,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(BATCH_ID, batch_id),
+                    SearchAttributePair(JOB_QUEUE, options.queue),
+                    SearchAttributePair(JOB_CLASS, "batch"),
+                ]
+            ),
+            static_summary=f"batch {self._name or batch_id}",
+        )
+        handle = BatchHandle(id=batch_id, client=client)
+        try:
+            for page, last in pages:
+                await client.get_workflow_handle(batch_id).execute_update(
+                    "add_page", AddPageInput(page_id=uuid.uuid4().hex, items=page, seal=last)
+                )
+        except TypeError:
+            await handle.cancel()  # a bad entry deep in a generator: stop what was sent
+            raise
+        return handle
+
+
+class PendingChain:
+    """A chain being described; ``await chain.dispatch()`` sends it."""
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        for index, job in enumerate(jobs):
+            if not isinstance(job, Job):
+                raise TypeError(f"chain item {index} is {type(job).__name__}, not a Job")
+        if not jobs:
+            raise ValueError("a chain needs at least one job")
+        self._jobs = list(jobs)
+        self._catch: Job | None = None
+        self._queue: str | None = None
+        self._client: Client | None = None
+
+    def catch(self, job: Job) -> Self:
+        """Run ``job`` if a job of the chain fails for good."""
+        self._catch = job
+        return self
+
+    def on_queue(self, queue: str) -> Self:
+        """Run the chain and its jobs on this queue."""
+        self._queue = queue
+        return self
+
+    def using(self, client: Client) -> Self:
+        """Dispatch through this client instead of the default one."""
+        self._client = client
+        return self
+
+    async def dispatch(self) -> ChainHandle:
+        """Start the chain."""
+        specs = [spec_of(job, self._queue) for job in self._jobs]
+        chain_id = f"chain-{uuid.uuid4().hex}"
+        client = self._client or await get_default_client()
+        queue = self._queue or specs[0].policy.queue
+        await client.start_workflow(
+            ChainWorkflow.run,
+            ChainInput(
+                chain_id=chain_id, jobs=specs, catch=_callback(self._catch, "catch", self._queue)
+            ),
+            id=chain_id,
+            task_queue=queue,
+            static_summary=" -> ".join(spec.job.rsplit(".", 1)[-1] for spec in specs)[:200],
+        )
+        return ChainHandle(id=chain_id, client=client)
+
+
+class Bus:
+    """Laravel's ``Bus`` facade."""
+
+    @staticmethod
+    def batch(jobs: Iterable[Any]) -> PendingBatch:
+        """Describe a batch of jobs (and chains, as nested lists)."""
+        return PendingBatch(jobs)
+
+    @staticmethod
+    def chain(jobs: Sequence[Job]) -> PendingChain:
+        """Describe a chain: jobs that run in order, stopping at the first failure."""
+        return PendingChain(jobs)
+
+    @staticmethod
+    async def find_batch(batch_id: str, *, client: Client | None = None) -> Any:
+        """The JobBatch of a batch by id."""
+        return await BatchHandle(id=batch_id, client=client or await get_default_client()).status()

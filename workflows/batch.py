@@ -1,0 +1,345 @@
+"""``BatchWorkflow``: Laravel's ``Bus::batch()`` with then/catch/finally, progress, add and cancel.
+
+Jobs arrive in pages (the start input, then ``add_page`` updates) and each page becomes chunk
+child workflows of up to 1,000 jobs. The batch keeps only counters and chunk ids, never the
+payloads, so it can continue-as-new with a small input. Chunks are started with
+ParentClosePolicy.ABANDON (a continue-as-new closes the run that started them) and report
+through signals addressed to the batch id, which reach whichever run is current.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Literal
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities import BatchItem, JobBatch, JobFailure, JobSpec, RunJobInput, run_job
+    from workflows import search_attributes as sa
+    from workflows.activity_options import activity_options
+    from workflows.batch_models import (
+        FAILED_IDS_KEPT,
+        AddPageInput,
+        BatchInput,
+        BatchState,
+        ChunkInput,
+        ChunkReport,
+        RetryEntry,
+    )
+    from workflows.chunk import BatchChunkWorkflow
+
+Callback = Literal["then", "catch", "finally"]
+
+
+@workflow.defn(name="BatchWorkflow")
+class BatchWorkflow:
+    """One batch: fans chunks out, counts what they report, runs the callbacks exactly once."""
+
+    @workflow.init
+    def __init__(self, input: BatchInput) -> None:
+        self._input = input
+        self._options = input.options
+        self._state = input.state or BatchState(
+            batch=JobBatch(
+                id=input.batch_id,
+                name=input.options.name,
+                created_at=input.created_at,
+                allow_failures=input.options.allow_failures,
+            )
+        )
+        if input.sealed:
+            self._state.batch.sealed = True
+        self._retry_requested = False
+        self._running_callback: Callback | None = None
+        self._adding = 1 if input.first_page else 0
+        """Pages being turned into chunks; the first page counts from the start."""
+        self._cancellations: list[asyncio.Task[None]] = []
+
+    @property
+    def _batch(self) -> JobBatch:
+        return self._state.batch
+
+    @workflow.run
+    async def run(self, input: BatchInput) -> JobBatch:
+        if input.first_page:
+            try:
+                await self._add_items(input.first_page)
+            finally:
+                self._adding -= 1
+        while True:
+            await self._run_until_finished()
+            if not self._batch.failed_job_ids:
+                break
+            # Failed jobs stay retryable (Laravel's queue:retry-batch) until the retention ends.
+            retention = timedelta(days=self._options.retention_days)
+            try:
+                await workflow.wait_condition(lambda: self._retry_requested, timeout=retention)
+            except TimeoutError:
+                break
+            self._retry_requested = False
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._batch
+
+    async def _run_until_finished(self) -> None:
+        """Wait for the jobs, running catch on the first failure; then then/finally once."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self._catch_due() or self._all_done() or self._continue_as_new_due()
+            )
+            if self._catch_due():
+                await self._run_callback("catch")
+                continue
+            if self._all_done():
+                break
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._continue_as_new_due() and not self._all_done():
+                self._state.runs += 1
+                workflow.continue_as_new(
+                    BatchInput(
+                        batch_id=self._input.batch_id,
+                        options=self._options,
+                        created_at=self._input.created_at,
+                        state=self._state,
+                    )
+                )
+        self._batch.finished = True
+        self._batch.finished_at = workflow.now()
+        if not self._batch.cancelled and self._batch.failed_jobs == 0 and not self._state.then_ran:
+            await self._run_callback("then")
+        if not self._state.finally_ran:
+            await self._run_callback("finally")
+
+    def _catch_due(self) -> bool:
+        return self._state.first_failure is not None and not self._state.catch_ran
+
+    def _all_done(self) -> bool:
+        if self._batch.cancelled:
+            return True
+        return self._batch.sealed and not self._state.open_chunks and not self._adding
+
+    def _continue_as_new_due(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._options.history_limit
+        )
+
+    # -- jobs in ---------------------------------------------------------------------------------
+
+    async def _add_items(self, items: list[BatchItem]) -> None:
+        """Start chunk children for ``items``; never more than the window open at once."""
+        size = self._options.chunk_size
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            await workflow.wait_condition(
+                lambda: (
+                    len(self._state.open_chunks) < self._options.max_chunks_in_flight
+                    or self._batch.cancelled
+                )
+            )
+            if self._batch.cancelled:
+                return
+            jobs = sum(len(item.jobs) for item in chunk)
+            self._state.chunks_started += 1
+            chunk_id = f"{self._input.batch_id}-c{self._state.chunks_started:05d}"
+            self._state.open_chunks[chunk_id] = jobs
+            self._batch.total_jobs += jobs
+            self._batch.pending_jobs += jobs
+            await self._start_chunk(ChunkInput(
+                batch_id=self._input.batch_id,
+                chunk_id=chunk_id,
+                options=self._options,
+                batch=self._batch.model_copy(),
+                items=chunk,
+            ))  # fmt: skip
+
+    async def _start_chunk(self, chunk: ChunkInput) -> None:
+        await workflow.start_child_workflow(
+            BatchChunkWorkflow.run,
+            chunk,
+            id=chunk.chunk_id,
+            task_queue=self._options.queue,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=workflow.info().typed_search_attributes,
+            static_summary=f"chunk of {self._batch.name or self._input.batch_id}",
+        )
+
+    @workflow.update(name="add_page")
+    async def add_page(self, page: AddPageInput) -> JobBatch:
+        """Add a page of jobs (``dispatch`` streaming, or ``batch.add()``)."""
+        if page.page_id not in self._state.seen_page_ids:
+            self._state.seen_page_ids.append(page.page_id)
+            self._adding += 1
+            try:
+                await self._add_items(self._on_batch_queue(page.items))
+            finally:
+                self._adding -= 1
+        if page.seal:
+            self._batch.sealed = True
+        return self._batch
+
+    def _on_batch_queue(self, items: list[BatchItem]) -> list[BatchItem]:
+        if not self._options.jobs_on_batch_queue:
+            return items
+        queue = self._options.queue
+        return [
+            BatchItem(
+                jobs=[
+                    spec.model_copy(
+                        update={"policy": spec.policy.model_copy(update={"queue": queue})}
+                    )
+                    for spec in item.jobs
+                ]
+            )
+            for item in items
+        ]
+
+    @add_page.validator
+    def _validate_add_page(self, page: AddPageInput) -> None:
+        if page.page_id in self._state.seen_page_ids:
+            return  # a re-sent page is acknowledged, not added twice
+        if self._batch.cancelled:
+            raise ApplicationError("cannot add jobs: the batch was cancelled", type="BatchClosed")
+        if self._batch.finished or self._all_done():
+            raise ApplicationError("cannot add jobs: the batch has finished", type="BatchClosed")
+
+    # -- progress in -----------------------------------------------------------------------------
+
+    @workflow.signal(name="chunk_progress")
+    def chunk_progress(self, report: ChunkReport) -> None:
+        """Deltas from a chunk: successes, failures (ids), jobs that will never run."""
+        batch = self._batch
+        failed = len(report.failed_ids)
+        batch.processed_jobs += report.succeeded
+        batch.failed_jobs += failed
+        batch.pending_jobs -= report.succeeded + failed + report.skipped
+        room = FAILED_IDS_KEPT - len(batch.failed_job_ids)
+        batch.failed_job_ids.extend(report.failed_ids[:room])
+        self._state.failed_ids_dropped += max(0, failed - max(room, 0))
+        if chunk := self._state.open_chunks.get(report.chunk_id):
+            self._state.open_chunks[report.chunk_id] = chunk - report.succeeded - failed
+        if report.done:
+            self._state.open_chunks.pop(report.chunk_id, None)
+        if report.first_failure is not None and self._state.first_failure is None:
+            self._state.first_failure = report.first_failure
+            if not self._options.allow_failures:
+                self._cancel()
+
+    # -- control -----------------------------------------------------------------------------
+
+    @workflow.update(name="cancel")
+    async def cancel(self) -> JobBatch:
+        """Cancel: jobs that have not started never start. No effect on a finished batch."""
+        if not self._batch.finished:
+            self._cancel()
+        return self._batch
+
+    def _cancel(self) -> None:
+        if self._batch.cancelled:
+            return
+        self._batch.cancelled = True
+        self._batch.cancelled_at = workflow.now()
+        workflow.upsert_search_attributes([sa.JOB_STATUS.value_set("cancelled")])
+        for chunk_id in list(self._state.open_chunks):
+            handle = workflow.get_external_workflow_handle(chunk_id)
+            self._cancellations.append(asyncio.create_task(handle.cancel()))
+        self._state.open_chunks.clear()
+
+    @workflow.update(name="retry_failed")
+    async def retry_failed(self) -> JobBatch:
+        """Run the failed jobs of a finished batch again (Laravel's ``queue:retry-batch``)."""
+        by_chunk: dict[str, list[RetryEntry]] = {}
+        for job_id in self._batch.failed_job_ids:
+            chunk_id, _, position = job_id.rpartition(":")
+            index, _, step = position.partition(".")
+            by_chunk.setdefault(chunk_id, []).append(
+                RetryEntry(index=int(index), chain_offset=int(step or 0))
+            )
+        count = len(self._batch.failed_job_ids)
+        self._batch.failed_job_ids = []
+        self._batch.failed_jobs -= count
+        self._batch.pending_jobs += count
+        self._batch.finished = False
+        self._batch.finished_at = None
+        self._batch.cancelled = False
+        self._batch.cancelled_at = None
+        self._state.first_failure = None
+        self._state.retry_rounds += 1
+        for number, (source, retries) in enumerate(by_chunk.items(), start=1):
+            chunk_id = f"{self._input.batch_id}-r{self._state.retry_rounds}-{number:05d}"
+            self._state.open_chunks[chunk_id] = len(retries)
+            await self._start_chunk(ChunkInput(
+                batch_id=self._input.batch_id,
+                chunk_id=chunk_id,
+                options=self._options,
+                batch=self._batch.model_copy(),
+                source_chunk_id=source,
+                retries=retries,
+            ))  # fmt: skip
+        self._retry_requested = True
+        return self._batch
+
+    @retry_failed.validator
+    def _validate_retry_failed(self) -> None:
+        if not self._batch.finished:
+            raise ApplicationError("the batch has not finished yet", type="BatchNotFinished")
+        if not self._batch.failed_job_ids:
+            raise ApplicationError("the batch has no failed jobs", type="NoFailedJobs")
+
+    @workflow.update(name="wait_finished")
+    async def wait_finished(self) -> JobBatch:
+        """Block until the batch finished and its callbacks ran."""
+        await workflow.wait_condition(
+            lambda: (
+                self._batch.finished
+                and self._state.finally_ran
+                and self._running_callback is None
+                and not self._retry_requested
+            )
+        )
+        return self._batch
+
+    @workflow.query(name="status")
+    def status(self) -> JobBatch:
+        """The batch's progress now."""
+        return self._batch
+
+    # -- callbacks ---------------------------------------------------------------------------------
+
+    async def _run_callback(self, which: Callback) -> None:
+        """Run a then/catch/finally job once, retried with its own policy if it fails."""
+        setattr(self._state, f"{which}_ran", True)
+        spec: JobSpec | None = {
+            "then": self._options.then,
+            "catch": self._options.catch,
+            "finally": self._options.finally_,
+        }[which]
+        if spec is None:
+            return
+        failure: JobFailure | None = self._state.first_failure if which == "catch" else None
+        self._running_callback = which
+        try:
+            await workflow.execute_activity(
+                run_job,
+                RunJobInput(
+                    job=spec.job,
+                    payload=spec.payload,
+                    job_id=f"{self._input.batch_id}:{which}",
+                    policy=spec.policy,
+                    batch_id=self._input.batch_id,
+                    batch=self._batch,
+                    batch_failure=failure,
+                ),
+                summary=f"{which} callback",
+                **activity_options(spec.policy, workflow.now()),
+            )
+        except ActivityError as error:
+            workflow.logger.error(
+                "%s callback of batch %s failed: %s", which, self._batch.id, error
+            )
+        finally:
+            self._running_callback = None

@@ -1,0 +1,64 @@
+"""``ChainWorkflow``: Laravel's ``Bus::chain()``: jobs in order, stop at the first failure."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import JobFailure, RunJobInput, run_job
+    from workflows.activity_options import activity_options
+    from workflows.batch_models import ChainInput, ChainResult
+    from workflows.failures import failure_from
+
+
+@workflow.defn(name="ChainWorkflow")
+class ChainWorkflow:
+    """Each job runs with its own retries; a job that fails for good stops the chain."""
+
+    def __init__(self) -> None:
+        self._completed = 0
+
+    @workflow.run
+    async def run(self, input: ChainInput) -> ChainResult:
+        for index, spec in enumerate(input.jobs):
+            job_id = f"{input.chain_id}:{index}"
+            try:
+                await workflow.execute_activity(
+                    run_job,
+                    RunJobInput(
+                        job=spec.job, payload=spec.payload, job_id=job_id, policy=spec.policy
+                    ),
+                    summary=f"step {index + 1}: {spec.job.rsplit('.', 1)[-1]}",
+                    **activity_options(spec.policy, workflow.now()),
+                )
+            except ActivityError as error:
+                failure = failure_from(error, policy=spec.policy, job_id=job_id, now=workflow.now())
+                if input.catch is not None:
+                    await self._run_catch(input, failure)
+                return ChainResult(completed=index, failed_index=index, failure=failure)
+            self._completed = index + 1
+        return ChainResult(completed=len(input.jobs))
+
+    async def _run_catch(self, input: ChainInput, failure: JobFailure) -> None:
+        assert input.catch is not None
+        try:
+            await workflow.execute_activity(
+                run_job,
+                RunJobInput(
+                    job=input.catch.job,
+                    payload=input.catch.payload,
+                    job_id=f"{input.chain_id}:catch",
+                    policy=input.catch.policy,
+                    batch_failure=failure,
+                ),
+                summary="catch callback",
+                **activity_options(input.catch.policy, workflow.now()),
+            )
+        except ActivityError as error:
+            workflow.logger.error("catch callback of %s failed: %s", input.chain_id, error)
+
+    @workflow.query(name="completed")
+    def completed(self) -> int:
+        """How many steps have completed."""
+        return self._completed
