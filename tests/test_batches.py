@@ -223,10 +223,8 @@ async def test_progress_survives_continue_as_new(client: Client, queue: str, wor
             items, token, queue, chunk_size=10, group_size=5, history_limit=100
         )
         final = await batch.wait()
-        runs = 0
-        async for execution in client.list_workflows(f'WorkflowId = "{batch.id}"'):
-            runs += 1
-    assert runs > 1  # it continued as new at least once
+        runs = [run async for run in client.list_workflows(f'WorkflowId = "{batch.id}"')]
+    assert len(runs) > 1  # it continued as new at least once
     assert (final.total_jobs, final.processed_jobs, final.pending_jobs) == (300, 300, 0)
     assert sorted(jobs.batch_runs[token]) == list(range(300))
     assert roles(token) == ["then", "finally"]
