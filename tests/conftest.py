@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
+import threading
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +23,7 @@ from client.dev_server import temporal_binary
 from worker import ensure_search_attributes, run_worker
 
 TEST_SETTINGS = JobSettings(graceful_shutdown_seconds=10)
+REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +111,41 @@ async def wait_until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+def spawn_worker(server_address: str) -> Iterator[object]:
+    """Start ``python worker.py`` subprocesses against the session server; reap them after."""
+    processes: list[subprocess.Popen[str]] = []
+
+    def spawn(queue: str) -> subprocess.Popen[str]:
+        env = {**os.environ, "TEMPORAL_ADDRESS": server_address, "PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen(
+            [sys.executable, "worker.py", "--jobs", "tests.jobs", "--queue", queue],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        assert process.stdout is not None
+        for line in process.stdout:  # block until the worker says it polls
+            if line.startswith("worker ready"):
+                break
+        else:
+            raise AssertionError(f"worker exited early with {process.wait()}")
+        # Keep draining its logs, or a full pipe would block the worker mid-job.
+        threading.Thread(target=process.stdout.read, daemon=True).start()
+        return process
+
+    yield spawn
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+
+
+def lines(path: Path) -> int:
+    """How many lines a file has (0 when it does not exist)."""
+    return len(path.read_text().splitlines()) if path.exists() else 0

@@ -194,3 +194,38 @@ class RecordCallback(Job):
 
     async def handle(self) -> None:
         callback_runs[self.token].append((self.role, (self.batch, self.batch_failure)))
+
+
+class AppendLine(Job):
+    """Appends its index to a file (O_APPEND, one line): counts executions across processes."""
+
+    path: str
+    i: int
+    seconds: float = 0.02
+    timeout = 10
+
+    def handle(self) -> None:
+        time.sleep(self.seconds)
+        with open(self.path, "a") as out:
+            out.write(f"{self.i}\n")
+
+
+class CountsTo(Job):
+    """Counts to ``n``, heartbeating each step; resumes from the last checkpoint after a crash."""
+
+    path: str
+    n: int
+    tries = 3
+    heartbeat_timeout = 2
+    timeout = 120
+
+    def handle(self) -> int:
+        start = self.checkpoint() or 0
+        with open(self.path, "a") as out:
+            out.write(f"start {start}\n")
+        for step in range(start, self.n):
+            time.sleep(0.05)
+            self.heartbeat(step + 1)
+        with open(self.path, "a") as out:
+            out.write("done\n")
+        return int(start)

@@ -11,11 +11,11 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from client import FailureHandler, JobModuleError, set_default_client
+from client import Bus, FailureHandler, JobModuleError, set_default_client
 from client.dev_server import temporal_binary
 from tests import jobs
 from worker import ensure_search_attributes, run_worker
@@ -54,6 +54,58 @@ async def scenario_dead_letter_forget(client: Client) -> str:
     return job.id
 
 
+async def scenario_batch(client: Client) -> list[str]:
+    callback = jobs.RecordCallback(token="record", role="then")
+    batch = await (
+        Bus.batch([jobs.Noop(i=i) for i in range(30)] + [[jobs.Noop(i=100), jobs.Noop(i=101)]])
+        .then(callback)
+        .finally_(callback.model_copy(update={"role": "finally"}))
+        .on_queue(QUEUE)
+        .tune(chunk_size=20, group_size=10)
+        .dispatch()
+    )
+    await batch.wait()
+    return [batch.id, f"{batch.id}-c00001"]
+
+
+async def scenario_batch_failure_retry(client: Client) -> list[str]:
+    token = "record-retry"
+    batch = await (
+        Bus.batch([jobs.FailsIf(token=token, i=i, bad=[1]) for i in range(5)])
+        .catch(jobs.RecordCallback(token=token, role="catch"))
+        .allow_failures()
+        .on_queue(QUEUE)
+        .dispatch()
+    )
+    await batch.wait()
+    jobs.fixed_tokens.add(token)
+    await batch.retry_failed()
+    await batch.wait()
+    return [batch.id, f"{batch.id}-c00001", f"{batch.id}-r1-00001"]
+
+
+async def scenario_batch_continue_as_new(client: Client) -> list[str]:
+    batch = await (
+        Bus.batch(jobs.Noop(i=i) for i in range(60))
+        .on_queue(QUEUE)
+        .tune(chunk_size=5, history_limit=100)
+        .dispatch()
+    )
+    await batch.wait()
+    return [batch.id]
+
+
+async def scenario_chain(client: Client) -> list[str]:
+    chain = await (
+        Bus.chain([jobs.FailsIf(token="record-chain", i=i, bad=[1]) for i in range(3)])
+        .catch(jobs.RecordCallback(token="record-chain", role="catch"))
+        .on_queue(QUEUE)
+        .dispatch()
+    )
+    await chain.result()
+    return [chain.id]
+
+
 async def _expect_failure(awaitable: Awaitable[object]) -> None:
     try:
         await awaitable
@@ -62,12 +114,22 @@ async def _expect_failure(awaitable: Awaitable[object]) -> None:
     raise AssertionError("expected the job to fail")
 
 
-SCENARIOS: dict[str, Callable[[Client], Awaitable[str]]] = {
+SCENARIOS: dict[str, Callable[[Client], Awaitable[str | list[str]]]] = {
     "job_success": scenario_success,
     "job_retries": scenario_retries,
     "job_dead_letter_retry": scenario_dead_letter_retry,
     "job_dead_letter_forget": scenario_dead_letter_forget,
+    "batch": scenario_batch,
+    "batch_failure_retry": scenario_batch_failure_retry,
+    "batch_continue_as_new": scenario_batch_continue_as_new,
+    "chain": scenario_chain,
 }
+
+
+async def _first_run_history(client: Client, workflow_id: str) -> WorkflowHistory:
+    runs = [run async for run in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    first = min(runs, key=lambda run: run.start_time)
+    return await client.get_workflow_handle(workflow_id, run_id=first.run_id).fetch_history()
 
 
 async def main() -> None:
@@ -89,10 +151,13 @@ async def main() -> None:
     HISTORIES.mkdir(exist_ok=True)
     try:
         for name, scenario in SCENARIOS.items():
-            job_id = await scenario(env.client)
-            history = await env.client.get_workflow_handle(job_id).fetch_history()
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
-            print(f"recorded {name}: {len(history.events)} events")
+            ids = await scenario(env.client)
+            for number, workflow_id in enumerate([ids] if isinstance(ids, str) else ids):
+                # The first run of each workflow (a continued run replays from its own input).
+                history = await _first_run_history(env.client, workflow_id)
+                suffix = "" if number == 0 else f"_{number}"
+                (HISTORIES / f"{name}{suffix}.json").write_text(history.to_json())
+                print(f"recorded {name}{suffix}: {len(history.events)} events")
     finally:
         stop.set()
         await worker

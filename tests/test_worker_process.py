@@ -2,55 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from temporalio.client import Client
 
 from tests import jobs
-from tests.conftest import wait_until
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def spawn_worker(server_address: str) -> Iterator[object]:
-    """Start ``python worker.py`` subprocesses against the session server; reap them after."""
-    processes: list[subprocess.Popen[str]] = []
-
-    def spawn(queue: str) -> subprocess.Popen[str]:
-        env = {**os.environ, "TEMPORAL_ADDRESS": server_address, "PYTHONUNBUFFERED": "1"}
-        process = subprocess.Popen(
-            [sys.executable, "worker.py", "--jobs", "tests.jobs", "--queue", queue],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        processes.append(process)
-        assert process.stdout is not None
-        for line in process.stdout:  # block until the worker says it polls
-            if line.startswith("worker ready"):
-                break
-        else:
-            raise AssertionError(f"worker exited early with {process.wait()}")
-        return process
-
-    yield spawn
-    for process in processes:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-
-
-def lines(path: Path) -> int:
-    return len(path.read_text().splitlines()) if path.exists() else 0
+from tests.conftest import lines, wait_until
 
 
 async def test_job_survives_kill_9_of_its_worker_and_a_second_worker_finishes_it(
