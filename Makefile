@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/jobs dev --demo --jobs app.jobs --queue default
+	$(BIN)/jobs dev --demo --jobs app.jobs,examples.import_csv --queue default,imports
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from app.jobs import ChargeCard, ProcessUserData, SyncInvoiceEmail
 from client import FailureHandler, JobModuleError, connect, set_default_client
+from examples.import_csv import main as import_csv
 
 
 async def main(client: Client | None = None) -> None:
@@ -36,6 +37,9 @@ async def main(client: Client | None = None) -> None:
     for row in await FailureHandler(client).list():
         print(f"  dead-lettered: {row.id} {row.job} after {row.attempts} attempts: {row.exception}")
     print("Try: jobs failed | jobs retry ID | jobs forget ID | jobs flush")
+
+    print("\nImporting a 1,000,000-row CSV into SQLite as one batch of chunk jobs:")
+    await import_csv(client)
 
 
 if __name__ == "__main__":
