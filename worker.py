@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import concurrent.futures
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -202,4 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, ".")
-    sys.exit(main())
+    exit_code = main()
+    # Skip interpreter teardown: the SDK's native threads can abort it after a clean drain.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)

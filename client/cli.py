@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from temporalio.service import RPCError
 
 from activities import JobModuleError
 from activities.registry import resolve_or_import
@@ -210,9 +212,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (JobModuleError, ValidationError, ValueError) as error:
         errors.print(f"[red]error:[/] {error}")
         return 2
+    except RPCError as error:
+        errors.print(f"[red]error:[/] the Temporal server refused the request: {error.message}")
+        return 2
     except KeyboardInterrupt:
         return 130
 
 
+def entry() -> None:
+    """Console-script entry point: run, flush, and leave without interpreter teardown.
+
+    The Temporal SDK's native runtime threads can abort a finishing interpreter (seen as exit
+    134/139 after a successful command); the command's work is done, so skip the teardown.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -22,6 +22,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities import JobModuleError
 from client.connection import get_default_client
 from client.handle import JobHandle
 from workflows import JOB_CLASS, JOB_QUEUE, JobState
@@ -88,6 +89,16 @@ async def failed_job_from(execution: WorkflowExecution) -> FailedJob:
     )
 
 
+def visibility_error(error: RPCError) -> Exception:
+    """Name the fix when a query fails because our search attributes are not registered."""
+    if "invalid search attribute" in error.message:
+        return JobModuleError(
+            f"{error.message}: jobmodule's search attributes are not registered on this "
+            "namespace yet. Start a worker once (it registers them) or run `jobs dev`."
+        )
+    return error
+
+
 class FailureHandler:
     """Work the dead-letter queue: list, retry, forget, and their bulk forms."""
 
@@ -107,15 +118,18 @@ class FailureHandler:
         client = await self.client()
         rows: list[FailedJob] = []
         query = dead_letter_query(queue=queue, job=job)
-        async for execution in client.list_workflows(query, limit=limit):
-            rows.append(await failed_job_from(execution))
+        try:
+            async for execution in client.list_workflows(query, limit=limit):
+                rows.append(await failed_job_from(execution))
+        except RPCError as error:
+            raise visibility_error(error) from None
         rows.sort(key=lambda row: row.failed_at, reverse=True)
         return rows
 
     async def count(self, *, queue: str | None = None, job: str | None = None) -> int:
         """How many jobs wait in the dead-letter queue."""
         client = await self.client()
-        return (await client.count_workflows(dead_letter_query(queue=queue, job=job))).count
+        return await self._count(client, dead_letter_query(queue=queue, job=job))
 
     async def retry(self, job_id: str) -> None:
         """Run one dead-lettered job again (Laravel ``queue:retry ID``)."""
@@ -135,7 +149,7 @@ class FailureHandler:
 
     async def _signal_all(self, signal: str, query: str) -> int:
         client = await self.client()
-        if (await client.count_workflows(query)).count == 0:
+        if await self._count(client, query) == 0:
             return 0
         job_id = f"jobmodule-{signal}-{uuid.uuid4().hex[:12]}"
         request = StartBatchOperationRequest(
@@ -147,6 +161,12 @@ class FailureHandler:
         )
         await self._start_batch_operation(client, request)
         return await self._wait_batch_operation(client, job_id)
+
+    async def _count(self, client: Client, query: str) -> int:
+        try:
+            return (await client.count_workflows(query)).count
+        except RPCError as error:
+            raise visibility_error(error) from None
 
     async def _start_batch_operation(
         self, client: Client, request: StartBatchOperationRequest
