@@ -111,30 +111,47 @@ def _callback(job: Job | None, role: str, queue: str | None) -> JobSpec | None:
     return spec_of(job, queue)
 
 
-class PendingBatch:
+class _PendingGroup:
+    """What batches and chains share: a catch callback, a queue, a client."""
+
+    def __init__(self) -> None:
+        self._catch: Job | None = None
+        self._queue: str | None = None
+        self._client: Client | None = None
+
+    def catch(self, job: Job) -> Self:
+        """Run ``job`` once, on the first job that fails for good."""
+        self._catch = job
+        return self
+
+    def on_queue(self, queue: str) -> Self:
+        """Run the workflows and every job on this queue."""
+        self._queue = queue
+        return self
+
+    def using(self, client: Client) -> Self:
+        """Dispatch through this client instead of the default one."""
+        self._client = client
+        return self
+
+
+class PendingBatch(_PendingGroup):
     """A batch being described; ``await batch.dispatch()`` sends it."""
 
     def __init__(self, jobs: Iterable[Any]) -> None:
+        super().__init__()
         if isinstance(jobs, Sequence):
             check_items(jobs)
         self._jobs = jobs
         self._then: Job | None = None
-        self._catch: Job | None = None
         self._finally: Job | None = None
         self._name = ""
         self._allow_failures = False
-        self._queue: str | None = None
-        self._client: Client | None = None
         self._tuning: dict[str, Any] = {}
 
     def then(self, job: Job) -> Self:
         """Run ``job`` once, if every job of the batch succeeded."""
         self._then = job
-        return self
-
-    def catch(self, job: Job) -> Self:
-        """Run ``job`` once, on the first job that exhausted its tries."""
-        self._catch = job
         return self
 
     def finally_(self, job: Job) -> Self:
@@ -150,16 +167,6 @@ class PendingBatch:
     def allow_failures(self, allow: bool = True) -> Self:
         """Keep going after a job fails, instead of cancelling the batch."""
         self._allow_failures = allow
-        return self
-
-    def on_queue(self, queue: str) -> Self:
-        """Run the batch and all its jobs on this queue."""
-        self._queue = queue
-        return self
-
-    def using(self, client: Client) -> Self:
-        """Dispatch through this client instead of the default one."""
-        self._client = client
         return self
 
     def tune(self, **options: Any) -> Self:
@@ -218,34 +225,17 @@ class PendingBatch:
         return handle
 
 
-class PendingChain:
+class PendingChain(_PendingGroup):
     """A chain being described; ``await chain.dispatch()`` sends it."""
 
     def __init__(self, jobs: Sequence[Job]) -> None:
+        super().__init__()
         for index, job in enumerate(jobs):
             if not isinstance(job, Job):
                 raise TypeError(f"chain item {index} is {type(job).__name__}, not a Job")
         if not jobs:
             raise ValueError("a chain needs at least one job")
         self._jobs = list(jobs)
-        self._catch: Job | None = None
-        self._queue: str | None = None
-        self._client: Client | None = None
-
-    def catch(self, job: Job) -> Self:
-        """Run ``job`` if a job of the chain fails for good."""
-        self._catch = job
-        return self
-
-    def on_queue(self, queue: str) -> Self:
-        """Run the chain and its jobs on this queue."""
-        self._queue = queue
-        return self
-
-    def using(self, client: Client) -> Self:
-        """Dispatch through this client instead of the default one."""
-        self._client = client
-        return self
 
     async def dispatch(self) -> ChainHandle:
         """Start the chain."""

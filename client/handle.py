@@ -10,6 +10,7 @@ from typing import Any
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowUpdateFailedError,
@@ -47,12 +48,7 @@ class JobHandle:
         Read from the server's description (no worker needed): the search attribute says where
         the workflow is, the pending activity says whether an attempt is running or waiting.
         """
-        try:
-            description = await self.client.get_workflow_handle(self.id).describe()
-        except RPCError as error:
-            if error.status == RPCStatusCode.NOT_FOUND:
-                raise JobNotFoundError(self.id) from None
-            raise
+        description = await self._describe()
         recorded = description.typed_search_attributes.get(JOB_STATUS)
         if description.status == WorkflowExecutionStatus.COMPLETED:
             return JobState(recorded) if recorded else JobState.SUCCEEDED
@@ -75,6 +71,14 @@ class JobHandle:
         if activity.attempt > 1:
             return JobState.RETRYING
         return JobState.QUEUED if recorded != JobState.RETRYING else JobState.RETRYING
+
+    async def _describe(self) -> WorkflowExecutionDescription:
+        try:
+            return await self.client.get_workflow_handle(self.id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise JobNotFoundError(self.id) from None
+            raise
 
     async def outcome(self) -> JobOutcome:
         """Wait until the job succeeded, was dead-lettered or forgotten, and return how."""
@@ -99,13 +103,7 @@ class JobHandle:
         """Hold back until a delayed job's start time: any update or signal would start it early."""
         not_before = self.not_before
         if not_before is UNKNOWN_START:
-            try:
-                description = await self.client.get_workflow_handle(self.id).describe()
-            except RPCError as error:
-                if error.status == RPCStatusCode.NOT_FOUND:
-                    raise JobNotFoundError(self.id) from None
-                raise
-            not_before = description.execution_time
+            not_before = (await self._describe()).execution_time
         if not_before is not None:
             remaining = (not_before - datetime.now(UTC)).total_seconds()
             if remaining > 0:
