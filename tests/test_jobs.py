@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -101,3 +102,24 @@ async def test_deadline_cuts_retries_short(queue: str, worker: WorkerFactory):
         with pytest.raises(Exception, match="Timeout"):
             await job.result()
     assert len(jobs.attempt_times[token]) == 1
+
+
+async def test_blocking_api_dispatches_and_waits_without_an_event_loop(
+    queue: str, worker: WorkerFactory
+):
+    def script() -> tuple[object, object]:  # plain code, no event loop of its own
+        job = jobs.Add.dispatch(a=40, b=2).on_queue(queue).sync()
+        return job.result_sync(timeout=30), job.status_sync()
+
+    async with worker(queue):
+        result, status = await asyncio.to_thread(script)
+    assert result == 42
+    assert status == JobState.SUCCEEDED
+
+
+def test_blocking_api_refuses_to_run_inside_an_event_loop():
+    async def inside() -> None:
+        jobs.Add.dispatch_sync(a=1)
+
+    with pytest.raises(RuntimeError, match="use `await`"):
+        asyncio.run(inside())
