@@ -72,7 +72,7 @@ class CelerySide:
         )
 
     def _results_stored(self) -> int:
-        return int(self.redis.dbsize())  # type: ignore[arg-type]
+        return int(self.redis.dbsize())
 
     async def _wait_results(self, expected: int) -> float:
         async def done() -> bool:

@@ -197,9 +197,9 @@ class Harness:
                 if metric in LOWER_IS_BETTER
                 else max(scores, key=scores.__getitem__)
             )
-            pool, _, concurrency = pick.partition("-")
+            pool, _, workers = pick.partition("-")
             for side in celery:
-                side.configs[workload] = (pool, int(concurrency))
+                side.configs[workload] = (pool, int(workers))
             self.calibration[workload] = {"metric": metric, "scores": scores, "picked": pick}
         probe.close()
 

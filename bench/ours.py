@@ -31,7 +31,7 @@ Result = dict[str, Any]
 def batch_api() -> Any:
     """``client.Bus`` if batches exist yet; Skipped otherwise."""
     try:
-        from client import Bus  # type: ignore[attr-defined]
+        from client import Bus
 
         _ = Bus.batch
     except (ImportError, AttributeError):
@@ -263,6 +263,7 @@ class OurSide:
                     jobs.Sleep2ms(i=i, path=str(record), seconds=sizes.w6_job_seconds)
                     for i in range(count)
                 ]
+                sending: asyncio.Future[Any]
                 if grouped:
                     sending = asyncio.ensure_future(
                         dispatch_batch(items, queue, jobs.RecordCallback(path=str(callback_record)))

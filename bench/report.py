@@ -268,6 +268,8 @@ def update_readme(readme: Path, table: str) -> None:
         return
     head, _, rest = text.partition(README_START)
     _, _, tail = rest.partition(README_END)
+    # The report's headings sit under the README's "Latest results" section.
+    table = "\n".join("##" + line if line.startswith("#") else line for line in table.splitlines())
     readme.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
 
 

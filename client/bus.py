@@ -7,19 +7,19 @@ grows with the batch. A plain list is type-checked whole before anything is sent
 
 from __future__ import annotations
 
-import json
+import asyncio
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from activities import BatchItem, Job, JobSpec
 from client.batch_handle import BatchHandle, ChainHandle
 from client.connection import get_default_client
-from client.dispatch import encode_payload
+from client.dispatch import encode_payload_sized
 from workflows import (
     BATCH_ID,
     JOB_CLASS,
@@ -36,20 +36,32 @@ PAGE_BYTES = 1024 * 1024
 """A page of jobs stays near 1 MB, half of Temporal's 2 MB payload limit."""
 
 
+SPEC_OVERHEAD_BYTES = 200
+"""Name and policy of a job spec, roughly, on top of its payload."""
+
+
 def spec_of(job: Job, queue: str | None) -> JobSpec:
     """A job as data, with the batch's queue if it names one."""
+    return sized_spec_of(job, queue)[0]
+
+
+def sized_spec_of(job: Job, queue: str | None) -> tuple[JobSpec, int]:
+    """``spec_of`` and its approximate encoded size in bytes."""
     policy = job.default_policy()
     if queue is not None:
         policy = policy.model_copy(update={"queue": queue})
-    return JobSpec(job=job.job_name(), payload=encode_payload(job), policy=policy)
+    payload, size = encode_payload_sized(job)
+    return JobSpec(job=job.job_name(), payload=payload, policy=policy), size + SPEC_OVERHEAD_BYTES
 
 
-def item_of(entry: Any, index: int, queue: str | None) -> BatchItem:
-    """A batch entry: a Job, or a list/tuple of Jobs (a chain). Anything else is a TypeError."""
+def item_of(entry: Any, index: int, queue: str | None) -> tuple[BatchItem, int]:
+    """A batch entry and its size: a Job, or a list/tuple of Jobs (a chain). Else a TypeError."""
     if isinstance(entry, Job):
-        return BatchItem(jobs=[spec_of(entry, queue)])
+        spec, size = sized_spec_of(entry, queue)
+        return BatchItem(jobs=[spec]), size
     if isinstance(entry, list | tuple) and entry and all(isinstance(j, Job) for j in entry):
-        return BatchItem(jobs=[spec_of(job, queue) for job in entry])
+        sized = [sized_spec_of(job, queue) for job in entry]
+        return BatchItem(jobs=[spec for spec, _ in sized]), sum(size for _, size in sized)
     raise TypeError(
         f"batch item {index} is {type(entry).__name__}, not a Job or a list of Jobs (a chain)"
     )
@@ -73,8 +85,7 @@ def pages_of(
     jobs = size = 0
     pending: tuple[list[BatchItem], bool] | None = None
     for index, entry in enumerate(entries):
-        item = item_of(entry, index, queue)
-        item_size = sum(len(json.dumps(spec.payload)) + 200 for spec in item.jobs)
+        item, item_size = item_of(entry, index, queue)
         if page and (jobs + len(item.jobs) > page_size or size + item_size > PAGE_BYTES):
             if pending is not None:
                 yield pending
@@ -109,6 +120,40 @@ def _callback(job: Job | None, role: str, queue: str | None) -> JobSpec | None:
     if not isinstance(job, Job):
         raise TypeError(f"the {role} callback must be a Job instance, not {type(job).__name__}")
     return spec_of(job, queue)
+
+
+PAGES_IN_FLIGHT = 4
+"""Pages sent before the first is acknowledged: hides the round trip, bounds client memory."""
+
+
+async def send_pages(
+    workflow: WorkflowHandle[Any, Any], pages: Iterator[tuple[list[BatchItem], bool]]
+) -> None:
+    """Stream pages as ``add_page`` updates, a few at a time; the sealing page goes last."""
+    in_flight: set[asyncio.Task[Any]] = set()
+
+    async def settle(until: int) -> None:
+        nonlocal in_flight
+        while len(in_flight) > until:
+            done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # re-raise a failed update
+
+    def update(page: list[BatchItem], seal: bool) -> Any:
+        request = AddPageInput(page_id=uuid.uuid4().hex, items=page, seal=seal)
+        return workflow.execute_update("add_page", request)
+
+    try:
+        for page, last in pages:
+            if last:
+                await settle(0)  # every other page is in before the batch may finish
+                await update(page, True)
+                return
+            in_flight.add(asyncio.ensure_future(update(page, False)))
+            await settle(PAGES_IN_FLIGHT - 1)
+    finally:
+        for task in in_flight:
+            task.cancel()
 
 
 class _PendingGroup:
@@ -215,10 +260,7 @@ class PendingBatch(_PendingGroup):
         )
         handle = BatchHandle(id=batch_id, client=client)
         try:
-            for page, last in pages:
-                await client.get_workflow_handle(batch_id).execute_update(
-                    "add_page", AddPageInput(page_id=uuid.uuid4().hex, items=page, seal=last)
-                )
+            await send_pages(client.get_workflow_handle(batch_id), pages)
         except TypeError:
             await handle.cancel()  # a bad entry deep in a generator: stop what was sent
             raise

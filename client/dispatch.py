@@ -23,7 +23,7 @@ from temporalio.common import (
 from activities import BackoffSpec, JobPolicy, PayloadTooLargeError
 from client.connection import get_default_client
 from client.handle import JobHandle
-from client.settings import JobSettings
+from client.settings import JobSettings, default_settings
 from client.sync import run_sync
 from workflows import BATCH_ID, JOB_CLASS, JOB_QUEUE, JOB_STATUS, JobInput, JobState, JobWorkflow
 
@@ -46,11 +46,16 @@ def new_job_id(job_name: str) -> str:
 
 def encode_payload(job: Job) -> dict[str, Any]:
     """Serialise a job's payload to JSON-safe data, or raise before anything is sent."""
+    return encode_payload_sized(job)[0]
+
+
+def encode_payload_sized(job: Job) -> tuple[dict[str, Any], int]:
+    """``encode_payload`` and the payload's size in bytes, checked against the 2 MB limit."""
     payload = job.model_dump(mode="json")
     size = len(json.dumps(payload, separators=(",", ":")).encode())
     if size > PAYLOAD_LIMIT_BYTES:
         raise PayloadTooLargeError(f"Payload of {job.job_name()}", size, PAYLOAD_LIMIT_BYTES)
-    return payload
+    return payload, size
 
 
 class PendingDispatch:
@@ -128,7 +133,7 @@ class PendingDispatch:
 
     def build_input(self) -> JobInput:
         """Validate and serialise everything; raises before anything is sent."""
-        settings = self._settings or JobSettings()
+        settings = self._settings or default_settings()
         policy = self._job.default_policy()
         if self._overrides:
             policy = JobPolicy.model_validate({**policy.model_dump(), **self._overrides})

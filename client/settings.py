@@ -6,6 +6,7 @@ Connection settings are not here: they come from Temporal's standard variables
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from pydantic import Field
@@ -37,3 +38,9 @@ class JobSettings(BaseSettings):
     """Workflow tasks one worker runs at once, per queue."""
     graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
     """On SIGTERM, how long in-flight jobs may take to finish before they are cancelled."""
+
+
+@functools.cache
+def default_settings() -> JobSettings:
+    """The settings read from the environment, once per process (dispatch is a hot path)."""
+    return JobSettings()

@@ -95,6 +95,20 @@ async def scenario_batch_continue_as_new(client: Client) -> list[str]:
     return [batch.id]
 
 
+async def scenario_batch_first_failure_cancels(client: Client) -> list[str]:
+    token = "record-cancel"
+    batch = await (
+        Bus.batch([jobs.FailsIf(token=token, i=i, bad=[0], seconds=0.2) for i in range(12)])
+        .catch(jobs.RecordCallback(token=token, role="catch"))
+        .finally_(jobs.RecordCallback(token=token, role="finally"))
+        .on_queue(QUEUE)
+        .tune(chunk_size=4, group_concurrency=1)
+        .dispatch()
+    )
+    await batch.wait()
+    return [batch.id, f"{batch.id}-c00002"]
+
+
 async def scenario_chain(client: Client) -> list[str]:
     chain = await (
         Bus.chain([jobs.FailsIf(token="record-chain", i=i, bad=[1]) for i in range(3)])
@@ -122,6 +136,7 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[str | list[str]]]] = {
     "batch": scenario_batch,
     "batch_failure_retry": scenario_batch_failure_retry,
     "batch_continue_as_new": scenario_batch_continue_as_new,
+    "batch_first_failure_cancels": scenario_batch_first_failure_cancels,
     "chain": scenario_chain,
 }
 

@@ -7,7 +7,7 @@ from temporalio.client import Client
 
 from client import BatchClosedError, Bus, JobBatch
 from tests import jobs
-from tests.conftest import WorkerFactory
+from tests.conftest import WorkerFactory, wait_until
 
 
 def roles(token: str) -> list[str]:
@@ -134,8 +134,13 @@ async def test_add_while_running_and_refused_after_finish(queue: str, worker: Wo
     assert sorted(jobs.batch_runs[token]) == [0, 1, 10, 11, 12]
 
 
+async def _open_chunks(client: Client, batch_id: str, expected: int) -> bool:
+    query = f'BatchId = "{batch_id}" AND ExecutionStatus = "Running"'
+    return (await client.count_workflows(query)).count == expected
+
+
 async def test_cancel_stops_pending_jobs_and_is_a_no_op_when_finished(
-    queue: str, worker: WorkerFactory
+    client: Client, queue: str, worker: WorkerFactory
 ):
     token = f"cancel-{queue}"
     async with worker(queue):
@@ -149,6 +154,8 @@ async def test_cancel_stops_pending_jobs_and_is_a_no_op_when_finished(
         assert (await batch.cancel()).cancelled  # no effect, no error
         with pytest.raises(BatchClosedError, match="cancelled|finished"):
             await batch.add([jobs.Noop(token=token)])
+        # Chunks close only after their running jobs stopped; then nothing else may start.
+        await wait_until(lambda: _open_chunks(client, batch.id, 0))
     assert len(jobs.batch_runs[token]) < 20
 
 

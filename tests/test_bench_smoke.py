@@ -18,7 +18,21 @@ pytest.importorskip("psutil", reason="the bench extras are not installed")
 pytest.importorskip("matplotlib", reason="the bench extras are not installed")
 
 
-def test_bench_harness_runs_the_cheap_workloads_at_tiny_scale(tmp_path: Path) -> None:
+EXPECTED = {
+    "W0": ["workflows_per_s"],
+    "W1": ["jobs_per_s", "dispatch_per_s"],
+    "W2": ["jobs_per_s"],
+    "W2L": ["jobs_per_s"],
+    "W3": ["rows_per_s"],
+    "W4": ["start_p50_ms", "result_p50_ms", "result_p99_ms"],
+    "W5": ["peak_rss_mib"],
+    "W6": ["executions"],
+    "W6I": ["executions"],
+}
+"""Every workload, and a figure each must produce."""
+
+
+def test_bench_harness_runs_every_workload_at_tiny_scale(tmp_path: Path) -> None:
     systems = "ours,celery" if shutil.which("redis-server") else "ours"
     out = tmp_path / "results"
     command = [
@@ -26,11 +40,11 @@ def test_bench_harness_runs_the_cheap_workloads_at_tiny_scale(tmp_path: Path) ->
         "-m",
         "bench.harness",
         "--scale",
-        "0.005",
+        "0.002",
         "--reps",
         "1",
         "--workloads",
-        "W0,W1,W4",
+        ",".join(EXPECTED),
         "--systems",
         systems,
         "--no-calibrate",
@@ -39,25 +53,24 @@ def test_bench_harness_runs_the_cheap_workloads_at_tiny_scale(tmp_path: Path) ->
         "--work-dir",
         str(tmp_path / "work"),
     ]
-    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=90)
+    run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=240)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     document = json.loads((out / "latest.json").read_text())
     assert set(document["meta"]) >= {"date", "scale", "reps", "systems", "versions"}
     workloads = document["workloads"]
-    assert set(workloads) == {"W0", "W1", "W4"}
-    expected = {
-        "W0": ["workflows_per_s"],
-        "W1": ["jobs_per_s", "dispatch_per_s"],
-        "W4": ["start_p50_ms", "result_p50_ms", "result_p99_ms"],
-    }
-    for workload, metrics in expected.items():
+    assert set(workloads) == set(EXPECTED)
+    for workload, metrics in EXPECTED.items():
         systems_run = ["ours"] if workload == "W0" else systems.split(",")
         for system in systems_run:
             record = workloads[workload]["systems"][system]
             assert not record.get("errors"), record.get("errors")
             for metric in metrics:
                 assert record["summary"][metric]["median"] > 0, (workload, system, metric)
+            if workload in ("W6", "W6I") and system == "ours":
+                assert record["summary"]["lost"]["median"] == 0  # nothing lost to kill -9
+            if workload in ("W2", "W3", "W6") and system == "ours":
+                assert record["summary"]["callback_runs"]["median"] == 1
     assert (out / "latest.md").read_text().startswith("# jobmodule vs Celery")
     assert (out / "throughput.png").stat().st_size > 0
     if "celery" not in systems:

@@ -96,6 +96,7 @@ class BatchWorkflow:
             if self._all_done():
                 break
             await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._cancellations_delivered()
             if self._continue_as_new_due() and not self._all_done():
                 self._state.runs += 1
                 workflow.continue_as_new(
@@ -106,12 +107,22 @@ class BatchWorkflow:
                         state=self._state,
                     )
                 )
+        # A cancel request is only delivered while this run is open: see them through first.
+        await self._cancellations_delivered()
         self._batch.finished = True
         self._batch.finished_at = workflow.now()
         if not self._batch.cancelled and self._batch.failed_jobs == 0 and not self._state.then_ran:
             await self._run_callback("then")
         if not self._state.finally_ran:
             await self._run_callback("finally")
+
+    async def _cancellations_delivered(self) -> None:
+        pending, self._cancellations = self._cancellations, []
+        for cancellation in pending:
+            try:
+                await cancellation
+            except Exception as error:  # the chunk had closed already: nothing to cancel
+                workflow.logger.debug("chunk cancel not delivered: %s", error)
 
     def _catch_due(self) -> bool:
         return self._state.first_failure is not None and not self._state.catch_ran

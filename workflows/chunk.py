@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.workflow import ActivityCancellationType
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -145,6 +146,8 @@ class BatchChunkWorkflow:
                 start_to_close_timeout=timedelta(seconds=longest * rounds + 60),
                 heartbeat_timeout=GROUP_HEARTBEAT_TIMEOUT,
                 retry_policy=GROUP_RETRY,
+                # A cancelled chunk closes only once its running jobs have stopped.
+                cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 summary=f"{len(group)} jobs",
             )
         except ActivityError as error:
