@@ -13,6 +13,7 @@ import concurrent.futures
 import logging
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -172,6 +173,12 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "--queue", default="default", help="comma-separated queues to poll (default: default)"
     )
     parser.add_argument("--concurrency", type=int, help="jobs run at once per queue")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes, each polling every queue (Horizon's processes; default 1)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
@@ -187,10 +194,33 @@ def split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def run_processes(args: argparse.Namespace) -> int:
+    """Run ``--processes N`` single-process workers side by side and pass signals on to them.
+
+    Sync ``handle()`` methods share one interpreter lock per process; CPU-bound jobs (parsing,
+    imports) need more processes, as Celery's prefork pool has.
+    """
+    command = [sys.executable, __file__, "--jobs", args.jobs, "--queue", args.queue]
+    if args.concurrency:
+        command += ["--concurrency", str(args.concurrency)]
+    children = [subprocess.Popen(command) for _ in range(args.processes)]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(child.wait() for child in children)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python worker.py``."""
     configure_logging()
     args = parse_args(argv)
+    if args.processes > 1:
+        return run_processes(args)
     asyncio.run(
         run_worker(
             queues=split_list(args.queue),

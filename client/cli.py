@@ -138,8 +138,10 @@ async def cmd_flush(args: argparse.Namespace) -> int:
 
 async def cmd_work(args: argparse.Namespace) -> int:
     """``jobs work``: the same as ``python worker.py``."""
-    from worker import run_worker, settings_from_args, split_list
+    from worker import run_processes, run_worker, settings_from_args, split_list
 
+    if args.processes > 1:
+        return run_processes(args)
     await run_worker(
         queues=split_list(args.queue),
         job_modules=split_list(args.jobs),

@@ -118,10 +118,10 @@ def spawn_worker(server_address: str) -> Iterator[object]:
     """Start ``python worker.py`` subprocesses against the session server; reap them after."""
     processes: list[subprocess.Popen[str]] = []
 
-    def spawn(queue: str) -> subprocess.Popen[str]:
+    def spawn(queue: str, *extra: str, ready: int = 1) -> subprocess.Popen[str]:
         env = {**os.environ, "TEMPORAL_ADDRESS": server_address, "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(
-            [sys.executable, "worker.py", "--jobs", "tests.jobs", "--queue", queue],
+            [sys.executable, "worker.py", "--jobs", "tests.jobs", "--queue", queue, *extra],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -130,8 +130,10 @@ def spawn_worker(server_address: str) -> Iterator[object]:
         )
         processes.append(process)
         assert process.stdout is not None
-        for line in process.stdout:  # block until the worker says it polls
-            if line.startswith("worker ready"):
+        seen = 0
+        for line in process.stdout:  # block until every worker process says it polls
+            seen += line.startswith("worker ready")
+            if seen == ready:
                 break
         else:
             raise AssertionError(f"worker exited early with {process.wait()}")

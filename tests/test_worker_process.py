@@ -44,3 +44,13 @@ async def test_sigterm_lets_the_running_job_finish_and_the_worker_exits_0(
     spawn_worker(queue)  # the workflow records the completion on the next worker
     assert await job.result() == "written"
     assert lines(started) == 1  # it was not run again
+
+
+async def test_processes_option_runs_that_many_workers_and_stops_them_all(
+    client: Client, queue: str, spawn_worker
+):
+    parent = spawn_worker(queue, "--processes", "2", ready=2)
+    assert await (await jobs.Add.dispatch(a=2).on_queue(queue)).result() == 2
+    parent.send_signal(signal.SIGTERM)
+    assert await wait_until(lambda: parent.poll() is not None, timeout=30)
+    assert parent.returncode == 0
