@@ -36,10 +36,12 @@ def _spawn(
     return process, log_path
 
 
-def _wait_for_line(process: subprocess.Popen[bytes], log_path: Path, marker: str) -> None:
+def _wait_for_line(
+    process: subprocess.Popen[bytes], log_path: Path, marker: str, *, count: int = 1
+) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        if marker in log_path.read_text(errors="replace"):
+        if log_path.read_text(errors="replace").count(marker) >= count:
             return
         if process.poll() is not None:
             break
@@ -49,12 +51,14 @@ def _wait_for_line(process: subprocess.Popen[bytes], log_path: Path, marker: str
     raise RuntimeError(f"worker did not become ready ({log_path}):\n{tail}")
 
 
-def start_our_worker(ctx: Context, queue: str) -> subprocess.Popen[bytes]:
-    """``python worker.py --jobs bench.jobs --queue QUEUE`` with default settings."""
+def start_our_worker(ctx: Context, queue: str, *, processes: int = 1) -> subprocess.Popen[bytes]:
+    """``python worker.py --jobs bench.jobs --queue QUEUE [--processes N]``, default settings."""
     command = [sys.executable, "worker.py", "--jobs", "bench.jobs", "--queue", queue]
+    if processes > 1:
+        command += ["--processes", str(processes)]
     env = {"TEMPORAL_ADDRESS": ctx.temporal_address}
     process, log = _spawn(ctx, command, env, "ours")
-    _wait_for_line(process, log, "worker ready")
+    _wait_for_line(process, log, "worker ready", count=processes)
     return process
 
 
