@@ -46,6 +46,8 @@ class Job(BaseModel):
     """Seconds between heartbeats before the attempt is presumed dead (long jobs)."""
     priority: ClassVar[int | None] = None
     """Temporal priority key 1 (highest) .. 5 (lowest)."""
+    local: ClassVar[bool] = False
+    """Run as a local activity (short jobs: fewer events and round trips; no heartbeats)."""
     job_name_override: ClassVar[str | None] = None
     """Set to give the job a stable name other than its import path."""
     abstract: ClassVar[bool] = False
@@ -81,6 +83,7 @@ class Job(BaseModel):
             timeout=cls.timeout,
             heartbeat_timeout=cls.heartbeat_timeout,
             priority=cls.priority,
+            local=cls.local,
         )
 
     def summary(self) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 BackoffSpec = int | float | Sequence[float] | Literal["exponential"]
 """An int (constant delay), a list (progressive, the last value repeats) or "exponential"."""
@@ -39,6 +39,15 @@ class JobPolicy(BaseModel):
     """After this instant no attempt may run (schedule-to-close). Must be timezone-aware."""
     priority: int | None = Field(default=None, ge=1, le=5)
     """Temporal priority key: 1 is the highest, 5 the lowest, 3 the default."""
+    local: bool = False
+    """Run as a local activity in the workflow's own task: no second task-queue round trip and
+    about half the history events, for short jobs. Local jobs cannot heartbeat."""
+
+    @model_validator(mode="after")
+    def _local_jobs_do_not_heartbeat(self) -> JobPolicy:
+        if self.local and self.heartbeat_timeout is not None:
+            raise ValueError("a local job cannot heartbeat: drop heartbeat_timeout or local")
+        return self
 
     @field_validator("backoff", mode="before")
     @classmethod

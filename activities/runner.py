@@ -106,7 +106,8 @@ async def run_job(input: RunJobInput) -> Any:
         loop=asyncio.get_running_loop(),
         batch=input.batch,
         batch_failure=input.batch_failure,
-        send_heartbeat=activity.heartbeat,
+        # A local activity has no heartbeat: checkpoints stay in memory for this attempt.
+        send_heartbeat=None if info.is_local else activity.heartbeat,
     )
     token = current_job_context.set(context)
     try:

@@ -108,6 +108,11 @@ class PendingDispatch:
         self._overrides["priority"] = priority
         return self
 
+    def local(self, local: bool = True) -> Self:
+        """Run as a local activity: fewer events and round trips, for short jobs."""
+        self._overrides["local"] = local
+        return self
+
     def with_id(self, job_id: str) -> Self:
         """Use this job id instead of a random one."""
         self._id = job_id

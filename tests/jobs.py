@@ -229,3 +229,18 @@ class CountsTo(Job):
         with open(self.path, "a") as out:
             out.write("done\n")
         return int(start)
+
+
+class LocalFlaky(Job):
+    """A short job run as a local activity; fails its first attempt."""
+
+    token: str
+    local = True
+    tries = 3
+    backoff = 1
+
+    async def handle(self) -> int:
+        attempt_times[self.token].append(time.monotonic())
+        if self.attempts() == 1:
+            raise RuntimeError("first local attempt fails")
+        return self.attempts()

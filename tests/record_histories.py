@@ -36,6 +36,12 @@ async def scenario_retries(client: Client) -> str:
     return job.id
 
 
+async def scenario_local(client: Client) -> str:
+    job = await jobs.LocalFlaky.dispatch(token="record-local").on_queue(QUEUE)
+    await job.result()
+    return job.id
+
+
 async def scenario_dead_letter_retry(client: Client) -> str:
     marker = Path(tempfile.mkdtemp()) / "marker"
     job = await jobs.FailsUntilFlagged.dispatch(marker=str(marker)).on_queue(QUEUE)
@@ -131,6 +137,7 @@ async def _expect_failure(awaitable: Awaitable[object]) -> None:
 SCENARIOS: dict[str, Callable[[Client], Awaitable[str | list[str]]]] = {
     "job_success": scenario_success,
     "job_retries": scenario_retries,
+    "job_local": scenario_local,
     "job_dead_letter_retry": scenario_dead_letter_retry,
     "job_dead_letter_forget": scenario_dead_letter_forget,
     "batch": scenario_batch,

@@ -123,3 +123,35 @@ def test_blocking_api_refuses_to_run_inside_an_event_loop():
 
     with pytest.raises(RuntimeError, match="use `await`"):
         asyncio.run(inside())
+
+
+async def test_local_job_runs_in_the_workflow_task_with_fewer_events(
+    client: Client, queue: str, worker: WorkerFactory
+):
+    async with worker(queue):
+        remote = await jobs.Add.dispatch(a=1).on_queue(queue)
+        local = await jobs.Add.dispatch(a=1).on_queue(queue).local()
+        assert await remote.result() == 1
+        assert await local.result() == 1
+        remote_events = (await client.get_workflow_handle(remote.id).describe()).history_length
+        local_events = (await client.get_workflow_handle(local.id).describe()).history_length
+    assert local_events < remote_events
+
+
+async def test_local_job_retries_with_its_backoff(queue: str, worker: WorkerFactory):
+    token = f"local-{queue}"
+    async with worker(queue):
+        job = await jobs.LocalFlaky.dispatch(token=token).on_queue(queue)
+        assert await job.result() == 2
+    first, second = jobs.attempt_times[token]
+    assert 0.9 <= second - first <= 2.5
+
+
+def test_local_job_cannot_declare_a_heartbeat_timeout():
+    from client import Job, JobDefinitionError
+
+    with pytest.raises(JobDefinitionError, match="local job cannot heartbeat"):
+
+        class LocalHeartbeat(Job):
+            local = True
+            heartbeat_timeout = 5

@@ -48,6 +48,14 @@ def remaining_until_deadline(policy: JobPolicy, now: datetime) -> timedelta | No
     return policy.deadline - now
 
 
+def local_activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
+    """Keyword arguments for ``workflow.execute_local_activity``: no queue, no heartbeat."""
+    options = activity_options(policy, now)
+    for remote_only in ("task_queue", "heartbeat_timeout", "priority"):
+        options.pop(remote_only, None)
+    return options
+
+
 def activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
     """Keyword arguments for ``workflow.execute_activity`` that run a job under ``policy``."""
     options: dict[str, Any] = {

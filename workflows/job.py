@@ -26,7 +26,11 @@ with workflow.unsafe.imports_passed_through():
         run_job,
     )
     from workflows import search_attributes as sa
-    from workflows.activity_options import activity_options, remaining_until_deadline
+    from workflows.activity_options import (
+        activity_options,
+        local_activity_options,
+        remaining_until_deadline,
+    )
     from workflows.failures import failure_from
     from workflows.job_models import JobInput, JobOutcome
     from workflows.states import SETTLED_STATES, JobState
@@ -85,18 +89,21 @@ class JobWorkflow:
                 type="DeadlineExceeded", message=message, attempts=0, failed_at=now, job_id=job_id
             )
             raise AttemptsExhausted(failure)
+        run_input = RunJobInput(
+            job=input.job,
+            payload=input.payload,
+            job_id=job_id,
+            policy=policy,
+            batch_id=input.batch_id,
+        )
+        summary = f"run {input.job.rsplit('.', 1)[-1]}"
         try:
+            if policy.local:
+                return await workflow.execute_local_activity(
+                    run_job, run_input, summary=summary, **local_activity_options(policy, now)
+                )
             return await workflow.execute_activity(
-                run_job,
-                RunJobInput(
-                    job=input.job,
-                    payload=input.payload,
-                    job_id=job_id,
-                    policy=policy,
-                    batch_id=input.batch_id,
-                ),
-                summary=f"run {input.job.rsplit('.', 1)[-1]}",
-                **activity_options(policy, now),
+                run_job, run_input, summary=summary, **activity_options(policy, now)
             )
         except ActivityError as error:
             failure = failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
