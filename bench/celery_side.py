@@ -19,7 +19,7 @@ import redis
 from celery import chord, group
 
 from bench.celery_app import create_app
-from bench.common import Skipped, latency_summary, poll_until, watch_executions
+from bench.common import Skipped, crash_outcome, latency_summary, poll_until, watch_executions
 from bench.csv_import import Chunk, count_rows, prepare_db
 from bench.records import tally
 from bench.sampler import TreeSampler
@@ -255,32 +255,17 @@ class CelerySide:
                 killed = crash["killed"]
                 replacement, name, log = crash["spawned"]
                 wait_celery_ready(self.app, replacement, name, log)
-                stall = 45.0  # past the 10 s visibility timeout that brings unacked work back
-                settled = await watch_executions(
+                outcome = await crash_outcome(
                     record,
-                    count,
+                    callback_record,
+                    count=count,
+                    killed=killed,
+                    grouped=grouped,
                     limit_s=wait_budget(count),
-                    stall_s=stall,
-                    done=lambda: callback_record.exists(),
+                    # past the 10 s visibility timeout that brings unacked work back
+                    stall_s=45.0,
                 )
-                if grouped:
-                    wait = stall if settled else 5.0  # work was lost: the callback cannot run
-                    await watch_executions(callback_record, 1, limit_s=wait, stall_s=wait)
-                    await asyncio.sleep(2)  # a duplicate callback would show up here
-            counts = tally(record, count, after=killed)
-            callbacks = tally(callback_record, 1)
-            end = (callbacks.last_first_execution if grouped else None) or (
-                counts.last_first_execution or time.time()
-            )
-            return {
-                "lost": counts.lost,
-                "duplicates": counts.duplicates,
-                "callback_runs": callbacks.executed if grouped else None,
-                "recovery_s": (counts.first_after - killed) if counts.first_after else None,
-                "kill_to_done_s": end - killed,
-                "executions": counts.executed,
-                **sampler.summary(time.time() - start),
-            }
+            return {**outcome, **sampler.summary(time.time() - start)}
         finally:
             if timer is not None:
                 timer.cancel()

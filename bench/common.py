@@ -96,3 +96,36 @@ async def watch_executions(
             return False
         await asyncio.sleep(0.2)
     return False
+
+
+async def crash_outcome(
+    record: Path,
+    callback_record: Path,
+    *,
+    count: int,
+    killed: float,
+    grouped: bool,
+    limit_s: float,
+    stall_s: float,
+) -> dict[str, float | None]:
+    """W6/W6I after the kill: wait for the executions to settle, then count what happened."""
+    settled = await watch_executions(
+        record, count, limit_s=limit_s, stall_s=stall_s, done=lambda: callback_record.exists()
+    )
+    if grouped:
+        wait = stall_s if settled else 5.0  # work was lost: the callback cannot run
+        await watch_executions(callback_record, 1, limit_s=wait, stall_s=wait)
+        await asyncio.sleep(2)  # a duplicate callback would show up here
+    counts = tally(record, count, after=killed)
+    callbacks = tally(callback_record, 1)
+    end = (callbacks.last_first_execution if grouped else None) or (
+        counts.last_first_execution or time.time()
+    )
+    return {
+        "lost": counts.lost,
+        "duplicates": counts.duplicates,
+        "callback_runs": callbacks.executed if grouped else None,
+        "recovery_s": (counts.first_after - killed) if counts.first_after else None,
+        "kill_to_done_s": end - killed,
+        "executions": counts.executed,
+    }

@@ -16,7 +16,14 @@ from typing import Any
 from temporalio.client import Client
 
 from bench import jobs
-from bench.common import Skipped, gather_bounded, latency_summary, poll_until, watch_executions
+from bench.common import (
+    Skipped,
+    crash_outcome,
+    gather_bounded,
+    latency_summary,
+    poll_until,
+    watch_executions,
+)
 from bench.csv_import import Chunk, count_rows
 from bench.engine_workflow import EmptyWorkflow
 from bench.records import tally
@@ -284,32 +291,17 @@ class OurSide:
                 replacement = start_our_worker(self.ctx, queue)
                 sampler.add_root("worker", replacement.pid)
                 await asyncio.wait_for(sending, timeout=wait_budget(count))
-                stall = 45.0  # well past the 10 s attempt timeout that brings lost attempts back
-                settled = await watch_executions(
+                outcome = await crash_outcome(
                     record,
-                    count,
+                    callback_record,
+                    count=count,
+                    killed=killed,
+                    grouped=grouped,
                     limit_s=wait_budget(count),
-                    stall_s=stall,
-                    done=lambda: callback_record.exists(),
+                    # well past the 10 s attempt timeout that brings lost attempts back
+                    stall_s=45.0,
                 )
-                if grouped:
-                    wait = stall if settled else 5.0  # work was lost: the callback cannot run
-                    await watch_executions(callback_record, 1, limit_s=wait, stall_s=wait)
-                    await asyncio.sleep(2)  # a duplicate callback would show up here
-            counts = tally(record, count, after=killed)
-            callbacks = tally(callback_record, 1)
-            end = (callbacks.last_first_execution if grouped else None) or (
-                counts.last_first_execution or time.time()
-            )
-            return {
-                "lost": counts.lost,
-                "duplicates": counts.duplicates,
-                "callback_runs": callbacks.executed if grouped else None,
-                "recovery_s": (counts.first_after - killed) if counts.first_after else None,
-                "kill_to_done_s": end - killed,
-                "executions": counts.executed,
-                **sampler.summary(time.time() - start),
-            }
+            return {**outcome, **sampler.summary(time.time() - start)}
         finally:
             stop_process(worker)
             if replacement is not None:
