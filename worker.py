@@ -25,7 +25,7 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import ALL_ACTIVITIES
@@ -36,10 +36,10 @@ from workflows import ALL_SEARCH_ATTRIBUTES, ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
 
-# Our packages hold no mutable module state, so the sandbox may share them instead of
-# re-importing them for every workflow run (the sandbox's main cost per workflow start).
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
+# Our packages hold no mutable module state, so the sandbox (JOBS_WORKFLOW_SANDBOX=true) may
+# share them instead of re-importing them for every workflow run.
 PASSTHROUGH_MODULES = ("activities", "workflows", "pydantic", "pydantic_core")
 
 
@@ -65,11 +65,19 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     return sorted(missing)
 
 
+def workflow_runner(settings: JobSettings, *passthrough: str) -> WorkflowRunner:
+    """The sandbox when JOBS_WORKFLOW_SANDBOX is on, else the plain runner."""
+    if not settings.workflow_sandbox:
+        return UnsandboxedWorkflowRunner()
+    modules = (*PASSTHROUGH_MODULES, *passthrough)
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*modules)
+    )
+
+
 def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) -> list[Worker]:
     """One Worker per queue, each running every jobmodule workflow and activity."""
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
+    runner = workflow_runner(settings)
     return [
         Worker(
             client,

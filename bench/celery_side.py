@@ -24,11 +24,13 @@ from bench.csv_import import Chunk, count_rows, prepare_db
 from bench.records import tally
 from bench.sampler import TreeSampler
 from bench.servers import kill_tree, stop_process
-from bench.spec import Context, wait_budget
+from bench.spec import LOCAL_VARIANTS, Context, wait_budget
 from bench.workers import spawn_celery_worker, start_celery_worker, wait_celery_ready
 
 Result = dict[str, Any]
 DEFAULT_CONFIG = ("prefork", 4)
+W5_CONFIG = ("prefork", 2)
+"""W5's target is Celery prefork-2's worker tree, whichever pool W2 ran fastest with."""
 
 
 class CelerySide:
@@ -56,8 +58,10 @@ class CelerySide:
 
     def config_for(self, workload: str) -> tuple[str, int]:
         """The pool and concurrency this workload runs with."""
+        if workload == "W5":
+            return W5_CONFIG
         fallback = self.configs.get("W2", DEFAULT_CONFIG)
-        return self.configs.get(workload, fallback)
+        return self.configs.get(LOCAL_VARIANTS.get(workload, workload), fallback)
 
     def _start_worker(self, workload: str) -> Any:
         self.redis.flushall()
@@ -90,6 +94,10 @@ class CelerySide:
         pool, concurrency = self.config_for(workload)
         result["config"] = f"{pool}-{concurrency}"
         return result
+
+    async def w_w1l(self, tag: str) -> Result:
+        """Celery has no local jobs: the same as W1."""
+        return await self.w_w1(tag)
 
     async def w_w1(self, tag: str) -> Result:
         count = self.ctx.sizes.w1_jobs
@@ -133,13 +141,18 @@ class CelerySide:
         finally:
             stop_process(worker)
 
-    async def w_w2(self, tag: str) -> Result:
+    async def w_w2(self, tag: str, workload: str = "W2") -> Result:
         count = self.ctx.sizes.w2_jobs
         record = self.ctx.path(f"records/{tag}.callback")
         header = [self.app.signature("bench.noop", args=(i,)) for i in range(count)]
         callback = self.app.signature("bench.callback", args=(str(record),), immutable=True)
-        result = await self._chord("W2", header, callback, record)
+        result = await self._chord(workload, header, callback, record)
         return {"jobs_per_s": count / result["wall_s"], **result}
+
+    async def w_w5(self, tag: str) -> Result:
+        """W2 again on prefork-2, for its worker tree's peak RSS."""
+        result = await self.w_w2(tag, workload="W5")
+        return {"peak_rss_mib": result["worker_peak_rss_mib"], **result}
 
     async def w_w2l(self, tag: str) -> Result:
         """A group (Celery's batch) of no-ops, done when every result is stored."""
@@ -178,6 +191,10 @@ class CelerySide:
             "rows_imported": count_rows(str(db)),
             **result,
         }
+
+    async def w_w4l(self, tag: str) -> Result:
+        """Celery has no local jobs: the same as W4."""
+        return await self.w_w4(tag)
 
     async def w_w4(self, tag: str) -> Result:
         worker = self._start_worker("W4")

@@ -1,7 +1,7 @@
 """W0's worker process: ``python -m bench.engine_worker --queue Q``.
 
-It builds its Worker exactly as ``worker.build_workers`` does (same sandbox runner, same
-pass-through modules, same concurrency settings) but registers only ``EmptyWorkflow``.
+It builds its Worker exactly as ``worker.build_workers`` does (same workflow runner, same
+concurrency settings) but registers only ``EmptyWorkflow``.
 """
 
 from __future__ import annotations
@@ -12,23 +12,18 @@ import signal
 from datetime import timedelta
 
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.engine_workflow import EmptyWorkflow
 from client.connection import connect
 from client.settings import JobSettings
-from worker import PASSTHROUGH_MODULES
+from worker import workflow_runner
 
 
 async def run(queue: str) -> None:
     """Poll ``queue`` until SIGTERM or SIGINT."""
     settings = JobSettings()
     client = await connect()
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            *PASSTHROUGH_MODULES, "bench.engine_workflow"
-        )
-    )
+    runner = workflow_runner(settings, "bench.engine_workflow")
     worker = Worker(
         client,
         task_queue=queue,

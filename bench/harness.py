@@ -34,8 +34,8 @@ from client.connection import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMS = ("ours", "celery", "celery_durable")
-RUNNABLE = ("W0", "W1", "W2", "W2L", "W3", "W4", "W6", "W6I")
-"""W5 is read from W2's runs; W6I is W6 with independent jobs instead of a batch."""
+RUNNABLE = ("W0", "W1", "W1L", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W6I")
+"""W6I is W6 with independent jobs instead of a batch."""
 CELERY_CANDIDATES = (("prefork", 2), ("prefork", 4), ("threads", 2), ("threads", 4))
 CALIBRATED = {"W1": "jobs_per_s", "W2": "jobs_per_s", "W3": "rows_per_s", "W4": "result_p50_ms"}
 LOWER_IS_BETTER = {"result_p50_ms"}
@@ -71,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def selected(value: str, allowed: tuple[str, ...]) -> list[str]:
     """Validated items of a comma-separated option, in canonical order."""
     wanted = {item.strip().upper() for item in value.split(",") if item.strip()}
-    unknown = wanted - {a.upper() for a in allowed} - {"W5"}
+    unknown = wanted - {a.upper() for a in allowed}
     if unknown:
         raise SystemExit(f"unknown: {', '.join(sorted(unknown))}; choose from {', '.join(allowed)}")
     return [a for a in allowed if a.upper() in wanted]
@@ -92,8 +92,6 @@ class Harness:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.workloads = selected(args.workloads, RUNNABLE)
-        if "W5" in args.workloads.upper() and "W2" not in self.workloads:
-            self.workloads.insert(2, "W2")
         self.systems = selected(args.systems.lower(), SYSTEMS)
         self.sizes = Sizes(scale=args.scale)
         self.results: dict[str, Any] = {}
@@ -119,7 +117,6 @@ class Harness:
                     side.close()
             for server in reversed(self.servers):
                 stop_process(server)
-        self._derive_w5()
         return self._write()
 
     async def _start(self, work: Path) -> list[Side]:
@@ -263,28 +260,6 @@ class Harness:
         rows = plain_import(Path(options["csv_path"]), options["chunks"], db)
         wall = time.time() - start
         return {"rows_per_s": rows / wall, "wall_s": wall}
-
-    def _derive_w5(self) -> None:
-        """W5 is the worker tree's peak RSS during W2's runs."""
-        w2 = self.results.get("W2")
-        if w2 is None:
-            return
-        w5: dict[str, Any] = {"description": DESCRIPTIONS["W5"], "systems": {}}
-        for name, record in w2["systems"].items():
-            if "skipped" in record:
-                w5["systems"][name] = {"skipped": record["skipped"], "runs": []}
-                continue
-            runs = [
-                {
-                    "peak_rss_mib": run["worker_peak_rss_mib"],
-                    "server_peak_rss_mib": run["server_peak_rss_mib"],
-                    **({"config": run["config"]} if "config" in run else {}),
-                }
-                for run in record["runs"]
-                if "worker_peak_rss_mib" in run
-            ]
-            w5["systems"][name] = {"runs": runs}
-        self.results["W5"] = w5
 
     def _write(self) -> dict[str, Any]:
         document = {

@@ -110,7 +110,9 @@ class OurSide:
         result: Result = await method(f"bench-{workload.lower()}-{uuid.uuid4().hex[:8]}", **options)
         return result
 
-    async def _independent(self, queue: str, count: int, engine: bool) -> Result:
+    async def _independent(
+        self, queue: str, count: int, engine: bool, local: bool = False
+    ) -> Result:
         """W0 and W1: ``count`` workflows started concurrently, then waited for."""
         worker = (
             start_engine_worker(self.ctx, queue) if engine else start_our_worker(self.ctx, queue)
@@ -127,7 +129,8 @@ class OurSide:
                 else:
 
                     async def send(i: int) -> Any:
-                        return await jobs.Noop.dispatch(i=i).on_queue(queue)
+                        pending = jobs.Noop.dispatch(i=i).on_queue(queue)
+                        return await (pending.local() if local else pending)
 
                 handles = await gather_bounded(count, send, self.ctx.semaphore)
                 dispatched = time.time()
@@ -152,12 +155,22 @@ class OurSide:
     async def w_w1(self, queue: str) -> Result:
         return await self._independent(queue, self.ctx.sizes.w1_jobs, engine=False)
 
+    async def w_w1l(self, queue: str) -> Result:
+        return await self._independent(queue, self.ctx.sizes.w1_jobs, engine=False, local=True)
+
     async def _batch(
-        self, queue: str, items: Any, count: int, callback: Any, record: Any, processes: int = 1
+        self,
+        queue: str,
+        items: Any,
+        count: int,
+        callback: Any,
+        record: Any,
+        processes: int = 1,
+        concurrency: int | None = None,
     ) -> Result:
         """W2/W2L/W3: one batch through ``Bus``; timed until its callback recorded a run."""
         batch_api()
-        worker = start_our_worker(self.ctx, queue, processes=processes)
+        worker = start_our_worker(self.ctx, queue, processes=processes, concurrency=concurrency)
         try:
             with self._sampler(worker.pid) as sampler:
                 start = time.time()
@@ -186,6 +199,11 @@ class OurSide:
             queue, items, count, jobs.RecordCallback(path=str(record)), record
         )
         return {"jobs_per_s": count / result["wall_s"], **result}
+
+    async def w_w5(self, queue: str) -> Result:
+        """W2 again, for the worker tree's peak RSS."""
+        result = await self.w_w2(queue)
+        return {"peak_rss_mib": result["worker_peak_rss_mib"], **result}
 
     async def w_w2l(self, queue: str) -> Result:
         count = self.ctx.sizes.w2l_jobs
@@ -220,23 +238,31 @@ class OurSide:
             for c in chunks
         )
         callback = jobs.ImportDone(db=str(db), path=str(record))
-        # Two worker processes, as Celery's prefork-2: parsing CSV is CPU-bound under one GIL.
-        result = await self._batch(queue, items, rows // 100, callback, record, processes=2)
+        # Four single-job processes, as Celery's prefork-4 (its calibrated pick here): parsing
+        # CSV is CPU-bound under one interpreter lock per process, and SQLite has one writer.
+        result = await self._batch(
+            queue, items, rows // 100, callback, record, processes=4, concurrency=1
+        )
         imported = count_rows(str(db))
         return {"rows_per_s": rows / result["wall_s"], "rows_imported": imported, **result}
 
-    async def w_w4(self, queue: str) -> Result:
+    async def w_w4(self, queue: str, local: bool = False) -> Result:
         worker = start_our_worker(self.ctx, queue)
+
+        def stamp(i: int) -> Any:
+            pending = jobs.Stamp.dispatch(i=i).on_queue(queue)
+            return pending.local() if local else pending
+
         try:
             for i in range(3):  # warm-up, not measured (connections, sandbox imports)
-                await (await jobs.Stamp.dispatch(i=i).on_queue(queue)).result()
+                await (await stamp(i)).result()
             starts: list[float] = []
             results: list[float] = []
             with self._sampler(worker.pid) as sampler:
                 begin = time.time()
                 for i in range(self.ctx.sizes.w4_jobs):
                     sent = time.time()
-                    handle = await jobs.Stamp.dispatch(i=i).on_queue(queue)
+                    handle = await stamp(i)
                     started = await asyncio.wait_for(handle.result(), timeout=60)
                     results.append(time.time() - sent)
                     starts.append(float(started) - sent)
@@ -248,6 +274,9 @@ class OurSide:
             }
         finally:
             stop_process(worker)
+
+    async def w_w4l(self, queue: str) -> Result:
+        return await self.w_w4(queue, local=True)
 
     async def w_w6(self, queue: str) -> Result:
         batch_api()

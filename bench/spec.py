@@ -5,20 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W2", "W2L", "W3", "W4", "W5", "W6")
-"""Every workload, in the order they run. W5 is measured during W2, not run on its own."""
+WORKLOADS = ("W0", "W1", "W1L", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6")
+"""Every workload, in the order they run."""
 
 BATCH_WORKLOADS = frozenset({"W2", "W2L", "W3", "W5", "W6"})
+LOCAL_VARIANTS = {"W1L": "W1", "W4L": "W4"}
+"""W1 and W4 again with jobs dispatched ``.local()`` (a local activity: no second task round
+trip). Celery has no such thing, so its side runs the plain workload with the same pool."""
 """Workloads that need ``client.Bus`` on our side."""
 
 DESCRIPTIONS = {
     "W0": "engine ceiling: empty Temporal workflows, no activity",
     "W1": "2,000 independent no-op jobs, each dispatched on its own",
+    "W1L": "W1 with local jobs (`.local()`)",
     "W2": "one batch of 10,000 no-op jobs with a then-callback (Celery: chord)",
     "W2L": "one batch of 100,000 no-op jobs",
     "W3": "1,000,000-row CSV imported into SQLite by chunk jobs (offsets, not rows)",
     "W4": "200 sequential single jobs: dispatch->start and dispatch->result latency",
-    "W5": "peak RSS of the worker process tree while W2 runs",
+    "W4L": "W4 with local jobs (`.local()`)",
+    "W5": "peak RSS of the worker process tree while W2 runs (Celery: prefork-2)",
     "W6": "batch of 5,000 jobs of 2 ms; kill -9 the worker after 1 s, start another",
 }
 

@@ -51,11 +51,15 @@ def _wait_for_line(
     raise RuntimeError(f"worker did not become ready ({log_path}):\n{tail}")
 
 
-def start_our_worker(ctx: Context, queue: str, *, processes: int = 1) -> subprocess.Popen[bytes]:
-    """``python worker.py --jobs bench.jobs --queue QUEUE [--processes N]``, default settings."""
+def start_our_worker(
+    ctx: Context, queue: str, *, processes: int = 1, concurrency: int | None = None
+) -> subprocess.Popen[bytes]:
+    """``python worker.py --jobs bench.jobs --queue QUEUE [--processes N] [--concurrency C]``."""
     command = [sys.executable, "worker.py", "--jobs", "bench.jobs", "--queue", queue]
     if processes > 1:
         command += ["--processes", str(processes)]
+    if concurrency is not None:
+        command += ["--concurrency", str(concurrency)]
     env = {"TEMPORAL_ADDRESS": ctx.temporal_address}
     process, log = _spawn(ctx, command, env, "ours")
     _wait_for_line(process, log, "worker ready", count=processes)

@@ -77,6 +77,10 @@ def check_items(entries: Sequence[Any]) -> None:
         item_of(entry, index, None)
 
 
+SPREAD_OVER = 40
+"""Activity tasks a one-page batch is split into at least (when it has that many jobs)."""
+
+
 def pages_of(
     entries: Iterable[Any], *, queue: str | None, page_size: int
 ) -> Iterator[tuple[list[BatchItem], bool]]:
@@ -97,6 +101,19 @@ def pages_of(
     if pending is not None:
         yield pending
     yield page, True
+
+
+def group_size_for(first_page: list[BatchItem], sealed: bool, default: int) -> int:
+    """Jobs per activity task: ``default``, or fewer for a batch that fits in one page.
+
+    Packing 100 jobs into one task is what makes a big batch of small jobs fast, but it puts a
+    small batch of long jobs (200 CSV chunks, say) on one or two workers. A one-page batch is
+    cut into at least SPREAD_OVER tasks instead, so every worker process gets a share.
+    """
+    if not sealed:
+        return default
+    jobs = sum(len(item.jobs) for item in first_page)
+    return max(1, min(default, -(-jobs // SPREAD_OVER)))
 
 
 def first_queue(entries: Iterable[Any]) -> tuple[str | None, Iterable[Any]]:
@@ -238,6 +255,9 @@ class PendingBatch(_PendingGroup):
         batch_id = f"batch-{uuid.uuid4().hex}"
         pages = pages_of(entries, queue=self._queue, page_size=options.chunk_size)
         first_page, sealed = next(pages)
+        if "group_size" not in self._tuning:
+            spread = group_size_for(first_page, sealed, options.group_size)
+            options = options.model_copy(update={"group_size": spread})
         await client.start_workflow(
             BatchWorkflow.run,
             BatchInput(

@@ -18,6 +18,18 @@ from workflows import ALL_SEARCH_ATTRIBUTES
 
 SQLITE_PRAGMAS = ("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
 
+# The history service reads its task queues through a poll rate limiter of 20 reads/s each by
+# default. On a busy cluster that batches reads; on one machine with one job at a time it is
+# the whole latency: every workflow task waits for the next 50 ms tick (an empty workflow took
+# 50 ms start->result, a one-activity job 100 ms; 13 ms and 19 ms with the limit lifted).
+# Transfer = new workflow/activity tasks, timer = delays and retry backoff, visibility = what
+# `jobs status`/the UI list.
+LOW_LATENCY_DYNAMIC_CONFIG = (
+    "history.transferProcessorMaxPollRPS=1000",
+    "history.timerProcessorMaxPollRPS=1000",
+    "history.visibilityProcessorMaxPollRPS=1000",
+)
+
 SEARCH_ATTRIBUTE_TYPES = {2: "Keyword", 1: "Text", 3: "Int", 4: "Double", 5: "Bool", 6: "Datetime"}
 
 
@@ -54,6 +66,7 @@ def dev_server_command(settings: JobSettings, *, headless: bool = False) -> list
         *SQLITE_PRAGMAS,
         "--log-level",
         "warn",
+        *dynamic_config_args(),
     ]
     if headless:
         command.append("--headless")
@@ -63,6 +76,11 @@ def dev_server_command(settings: JobSettings, *, headless: bool = False) -> list
         kind = SEARCH_ATTRIBUTE_TYPES[int(key.indexed_value_type)]
         command += ["--search-attribute", f"{key.name}={kind}"]
     return command
+
+
+def dynamic_config_args(values: tuple[str, ...] = LOW_LATENCY_DYNAMIC_CONFIG) -> list[str]:
+    """``--dynamic-config-value`` flags for ``temporal server start-dev``."""
+    return [arg for value in values for arg in ("--dynamic-config-value", value)]
 
 
 def wait_for_port(host: str, port: int, timeout: float = 30.0) -> None:

@@ -19,10 +19,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from client import JobSettings, set_default_client
-from client.dev_server import temporal_binary
+from client.dev_server import dynamic_config_args, temporal_binary
 from worker import ensure_search_attributes, run_worker
 
-TEST_SETTINGS = JobSettings(graceful_shutdown_seconds=10)
+TEST_SETTINGS = JobSettings(graceful_shutdown_seconds=10, workflow_sandbox=True)
+"""In-process test workers run the workflows sandboxed: a non-deterministic call fails here."""
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -33,10 +34,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         data_converter=pydantic_data_converter,
         ip="127.0.0.1",
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "frontend.MaxConcurrentBatchOperationPerNamespace=4",
-        ],
+        dev_server_extra_args=dynamic_config_args()
+        + ["--dynamic-config-value", "frontend.MaxConcurrentBatchOperationPerNamespace=4"],
     )
     # The worker registers our search attributes on a fresh server; prove it here once.
     await ensure_search_attributes(env.client)

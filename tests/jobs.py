@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -244,3 +245,15 @@ class LocalFlaky(Job):
         if self.attempts() == 1:
             raise RuntimeError("first local attempt fails")
         return self.attempts()
+
+
+class RecordsPid(Job):
+    """Sleeps, then appends the worker's pid to a file: shows which process ran it."""
+
+    path: str
+    seconds: float = 0.3
+
+    def handle(self) -> None:
+        time.sleep(self.seconds)
+        with open(self.path, "a") as out:
+            out.write(f"{os.getpid()}\n")

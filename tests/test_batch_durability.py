@@ -89,3 +89,22 @@ async def _checkpoint(client: Client, job_id: str) -> bool:
     description = await client.get_workflow_handle(job_id).describe()
     pending = description.raw_description.pending_activities
     return bool(pending) and pending[0].HasField("heartbeat_details")
+
+
+async def test_small_batch_of_long_jobs_spreads_over_worker_processes(
+    client: Client, queue: str, spawn_worker, tmp_path: Path
+):
+    # Two single-slot workers. Packed 100 to an activity task, all 8 jobs would land on one.
+    spawn_worker(queue, "--concurrency", "1")
+    spawn_worker(queue, "--concurrency", "1")
+    path = tmp_path / "pids"
+    batch = (
+        await Bus.batch(jobs.RecordsPid(path=str(path)) for _ in range(8))
+        .on_queue(queue)
+        .dispatch()
+    )
+    final = await batch.wait()
+    assert final.processed_jobs == 8
+    pids = path.read_text().split()
+    assert len(pids) == 8
+    assert len(set(pids)) == 2, Counter(pids)

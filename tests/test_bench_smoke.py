@@ -21,10 +21,12 @@ pytest.importorskip("matplotlib", reason="the bench extras are not installed")
 EXPECTED = {
     "W0": ["workflows_per_s"],
     "W1": ["jobs_per_s", "dispatch_per_s"],
+    "W1L": ["jobs_per_s"],
     "W2": ["jobs_per_s"],
     "W2L": ["jobs_per_s"],
     "W3": ["rows_per_s"],
     "W4": ["start_p50_ms", "result_p50_ms", "result_p99_ms"],
+    "W4L": ["start_p50_ms", "result_p50_ms"],
     "W5": ["peak_rss_mib"],
     "W6": ["executions"],
     "W6I": ["executions"],
