@@ -69,12 +69,22 @@ async def closed_count(client: Client, queue: str) -> int:
 
 
 async def wait_closed(client: Client, queue: str, expected: int) -> float:
-    """Wall time at which ``expected`` workflows on ``queue`` had closed."""
+    """Wall time at which ``expected`` workflows on ``queue`` had closed.
+
+    A visibility count scans the dev server's SQLite table (25 ms at 18k executions), so polling
+    it often would load the very server being measured, more with every repetition. It is
+    polled once a second, and the time returned is the last close time the server recorded.
+    """
 
     async def done() -> bool:
         return await closed_count(client, queue) >= expected
 
-    return await poll_until(done, limit_s=wait_budget(expected), interval=0.1)
+    await poll_until(done, limit_s=wait_budget(expected), interval=1.0)
+    last = 0.0
+    async for execution in client.list_workflows(f'TaskQueue = "{queue}"'):
+        if execution.close_time is not None:
+            last = max(last, execution.close_time.timestamp())
+    return last
 
 
 async def history_length(client: Client, workflow_id: str, run_id: str | None = None) -> int:
