@@ -48,11 +48,16 @@ class BatchHandle:
 
     async def add(self, jobs: Iterable[Any]) -> JobBatch:
         """Add jobs to a running batch; raises BatchClosedError once it finished or cancelled."""
-        from client.bus import pages_of
+        from client.bus import pages_of, spread_group_size
 
         batch: JobBatch | None = None
-        for page, _ in pages_of(jobs, queue=None, page_size=1000):
-            batch = await self._update("add_page", AddPageInput(page_id=_page_id(), items=page))
+        for number, (page, last) in enumerate(pages_of(jobs, queue=None, page_size=1000)):
+            request = AddPageInput(
+                page_id=_page_id(),
+                items=page,
+                group_size=spread_group_size(page, whole=number == 0 and last),
+            )
+            batch = await self._update("add_page", request)
         return batch if batch is not None else await self.status()
 
     async def cancel(self) -> JobBatch:

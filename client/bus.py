@@ -16,10 +16,11 @@ from typing import Any, Self
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
-from activities import BatchItem, Job, JobSpec
+from activities import BatchItem, Job, JobBatch, JobSpec
 from client.batch_handle import BatchHandle, ChainHandle
 from client.connection import get_default_client
 from client.dispatch import encode_payload_sized
+from client.updates import execute_update
 from workflows import (
     BATCH_ID,
     JOB_CLASS,
@@ -78,7 +79,7 @@ def check_items(entries: Sequence[Any]) -> None:
 
 
 SPREAD_OVER = 40
-"""Activity tasks a one-page batch is split into at least (when it has that many jobs)."""
+"""Activity tasks a one-page dispatch or add() is split into at least (if it has the jobs)."""
 
 
 def pages_of(
@@ -103,17 +104,19 @@ def pages_of(
     yield page, True
 
 
-def group_size_for(first_page: list[BatchItem], sealed: bool, default: int) -> int:
-    """Jobs per activity task: ``default``, or fewer for a batch that fits in one page.
+def spread_group_size(page: list[BatchItem], whole: bool) -> int | None:
+    """Jobs per activity task for a page that is a whole dispatch or add(); None for the rest.
 
     Packing 100 jobs into one task is what makes a big batch of small jobs fast, but it puts a
-    small batch of long jobs (200 CSV chunks, say) on one or two workers. A one-page batch is
-    cut into at least SPREAD_OVER tasks instead, so every worker process gets a share.
+    small batch of long jobs (200 CSV chunks, say) on one or two workers. A page that is all
+    there is is cut into at least SPREAD_OVER tasks instead, so every worker process gets a
+    share. The pages of a big dispatch keep full groups. Decided per page, so a batch started
+    small and grown with add() still packs its big additions.
     """
-    if not sealed:
-        return default
-    jobs = sum(len(item.jobs) for item in first_page)
-    return max(1, min(default, -(-jobs // SPREAD_OVER)))
+    if not whole:
+        return None
+    jobs = sum(len(item.jobs) for item in page)
+    return max(1, -(-jobs // SPREAD_OVER))
 
 
 def first_queue(entries: Iterable[Any]) -> tuple[str | None, Iterable[Any]]:
@@ -158,7 +161,7 @@ async def send_pages(
 
     def update(page: list[BatchItem], seal: bool) -> Any:
         request = AddPageInput(page_id=uuid.uuid4().hex, items=page, seal=seal)
-        return workflow.execute_update("add_page", request)
+        return execute_update(workflow, "add_page", args=[request], result_type=JobBatch)
 
     try:
         for page, last in pages:
@@ -255,9 +258,7 @@ class PendingBatch(_PendingGroup):
         batch_id = f"batch-{uuid.uuid4().hex}"
         pages = pages_of(entries, queue=self._queue, page_size=options.chunk_size)
         first_page, sealed = next(pages)
-        if "group_size" not in self._tuning:
-            spread = group_size_for(first_page, sealed, options.group_size)
-            options = options.model_copy(update={"group_size": spread})
+        spread = None if "group_size" in self._tuning else spread_group_size(first_page, sealed)
         await client.start_workflow(
             BatchWorkflow.run,
             BatchInput(
@@ -266,6 +267,7 @@ class PendingBatch(_PendingGroup):
                 created_at=datetime.now(UTC),
                 first_page=first_page,
                 sealed=sealed,
+                first_page_group_size=spread,
             ),
             id=batch_id,
             task_queue=options.queue,

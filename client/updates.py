@@ -12,6 +12,9 @@ from temporalio.service import RPCError, RPCStatusCode
 T = TypeVar("T")
 
 NOT_READY_BACKOFF_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 1.0
+RETRIED_STATUSES = frozenset({RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.RESOURCE_EXHAUSTED})
+"""WorkflowNotReady, and "workflow is closing" (a run in the middle of continue-as-new)."""
 
 
 async def execute_update(
@@ -20,15 +23,19 @@ async def execute_update(
     """``execute_update`` that keeps waiting while no worker answers or the workflow is mid-task.
 
     An update that meets a workflow task in flight (for example one that is completing) is
-    answered with FAILED_PRECONDITION "WorkflowNotReady"; sent again, it is either accepted or
-    finds the run closed (NOT_FOUND), which the caller handles.
+    answered with FAILED_PRECONDITION "WorkflowNotReady", and one that meets a run closing for
+    continue-as-new with RESOURCE_EXHAUSTED "workflow is closing". Sent again, it reaches the
+    new run, or finds the workflow closed (NOT_FOUND), which the caller handles. Our updates are
+    idempotent (pages carry ids), so sending one twice is safe.
     """
+    delay = NOT_READY_BACKOFF_SECONDS
     while True:
         try:
             return await handle.execute_update(name, args=args, result_type=result_type)
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             continue  # no worker answered within the RPC deadline: keep waiting
         except RPCError as error:
-            if error.status != RPCStatusCode.FAILED_PRECONDITION:
+            if error.status not in RETRIED_STATUSES:
                 raise
-        await asyncio.sleep(NOT_READY_BACKOFF_SECONDS)
+        await asyncio.sleep(delay)
+        delay = min(MAX_BACKOFF_SECONDS, delay * 2)  # a rate limit also answers RESOURCE_EXHAUSTED

@@ -2,40 +2,41 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
+from activities.batch_models import BatchItem
 from client import JobSettings
-from client.bus import SPREAD_OVER, group_size_for, pages_of
+from client.bus import SPREAD_OVER, pages_of, spread_group_size
 from client.dev_server import LOW_LATENCY_DYNAMIC_CONFIG, dev_server_command
+from client.updates import execute_update
 from tests import jobs
 from worker import workflow_runner
 
 
-def first_page(count: int) -> tuple[list, bool]:
-    return next(pages_of((jobs.Noop() for _ in range(count)), queue=None, page_size=1000))
+def pages(count: int) -> list[tuple[list[BatchItem], bool]]:
+    return list(pages_of((jobs.Noop() for _ in range(count)), queue=None, page_size=1000))
 
 
-def test_a_one_page_batch_is_cut_into_at_least_spread_over_tasks() -> None:
-    page, sealed = first_page(200)
-    assert sealed
-    assert group_size_for(page, sealed, 100) == 200 // SPREAD_OVER
-    page, sealed = first_page(7)
-    assert group_size_for(page, sealed, 100) == 1
+def test_a_page_that_is_the_whole_dispatch_is_cut_into_spread_over_tasks() -> None:
+    [(page, last)] = pages(200)
+    assert last
+    assert spread_group_size(page, whole=True) == 200 // SPREAD_OVER
+    [(page, _)] = pages(7)
+    assert spread_group_size(page, whole=True) == 1
 
 
-def test_a_batch_of_many_pages_keeps_full_groups() -> None:
-    page, sealed = first_page(5_000)
-    assert not sealed
-    assert group_size_for(page, sealed, 100) == 100
+def test_the_pages_of_a_big_dispatch_keep_full_groups() -> None:
+    many = pages(5_000)
+    assert len(many) == 5
+    assert all(spread_group_size(page, whole=False) is None for page, _ in many)
 
 
-def test_a_sealed_full_page_is_never_grouped_above_the_default() -> None:
-    page, sealed = first_page(1000)
-    assert group_size_for(page, sealed, 10) == 10
-
-
-def test_the_dev_server_lifts_the_history_poll_rate_limits(tmp_path) -> None:
+def test_the_dev_server_lifts_the_history_poll_rate_limits(tmp_path: Path) -> None:
     command = dev_server_command(JobSettings(state_dir=tmp_path), headless=True)
     for value in LOW_LATENCY_DYNAMIC_CONFIG:
         assert command[command.index(value) - 1] == "--dynamic-config-value"
@@ -46,3 +47,22 @@ def test_workflows_run_unsandboxed_unless_the_sandbox_is_asked_for() -> None:
     assert isinstance(workflow_runner(JobSettings()), UnsandboxedWorkflowRunner)
     sandboxed = workflow_runner(JobSettings(workflow_sandbox=True))
     assert isinstance(sandboxed, SandboxedWorkflowRunner)
+
+
+class ClosingThenAccepting:
+    """A workflow handle whose first update meets a run closing for continue-as-new."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def execute_update(self, name: str, *, args: Any, result_type: Any) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise RPCError("workflow is closing", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+        return f"{name} accepted"
+
+
+async def test_an_update_that_meets_continue_as_new_is_sent_again() -> None:
+    handle = ClosingThenAccepting()
+    result = await execute_update(handle, "add_page", result_type=str)  # type: ignore[arg-type]
+    assert (result, handle.calls) == ("add_page accepted", 2)

@@ -67,7 +67,7 @@ class BatchWorkflow:
     async def run(self, input: BatchInput) -> JobBatch:
         if input.first_page:
             try:
-                await self._add_items(input.first_page)
+                await self._add_items(input.first_page, input.first_page_group_size)
             finally:
                 self._adding -= 1
         while True:
@@ -141,7 +141,7 @@ class BatchWorkflow:
 
     # -- jobs in ---------------------------------------------------------------------------------
 
-    async def _add_items(self, items: list[BatchItem]) -> None:
+    async def _add_items(self, items: list[BatchItem], group_size: int | None = None) -> None:
         """Start chunk children for ``items``; never more than the window open at once."""
         size = self._options.chunk_size
         for start in range(0, len(items), size):
@@ -166,6 +166,7 @@ class BatchWorkflow:
                 options=self._options,
                 batch=self._batch.model_copy(),
                 items=chunk,
+                group_size=group_size,
             ))  # fmt: skip
 
     async def _start_chunk(self, chunk: ChunkInput) -> None:
@@ -186,7 +187,7 @@ class BatchWorkflow:
             self._state.seen_page_ids.append(page.page_id)
             self._adding += 1
             try:
-                await self._add_items(self._on_batch_queue(page.items))
+                await self._add_items(self._on_batch_queue(page.items), page.group_size)
             finally:
                 self._adding -= 1
         if page.seal:

@@ -66,6 +66,8 @@ class BatchInput(BaseModel):
     """Jobs sent with the start itself, so a small batch costs one request."""
     sealed: bool = False
     """True when ``first_page`` is the whole batch."""
+    first_page_group_size: int | None = None
+    """Jobs per activity task for ``first_page`` when fewer than ``options.group_size``."""
     state: BatchState | None = None
 
 
@@ -77,6 +79,8 @@ class AddPageInput(BaseModel):
     items: list[BatchItem]
     seal: bool = False
     """The last page of the dispatch: the batch may finish once its jobs are done."""
+    group_size: int | None = None
+    """Jobs per activity task for this page when fewer than ``options.group_size``."""
 
 
 class RetryEntry(BaseModel):
@@ -94,6 +98,8 @@ class ChunkInput(BaseModel):
     options: BatchOptions
     batch: JobBatch
     items: list[BatchItem] = Field(default_factory=list)
+    group_size: int | None = None
+    """Jobs per activity task when fewer than ``options.group_size`` (a small page spread out)."""
     source_chunk_id: str | None = None
     """For retry_failed: run again the ``retries`` of this earlier chunk, read from its input."""
     retries: list[RetryEntry] = Field(default_factory=list)

@@ -121,6 +121,8 @@ class BatchChunkWorkflow:
                 spec = entry.jobs[0]
                 by_queue.setdefault(spec.policy.queue, []).append((entry, spec))
         size = self._input.options.group_size
+        if self._input.group_size is not None:
+            size = min(size, self._input.group_size)
         return [
             jobs[start : start + size]
             for jobs in by_queue.values()
