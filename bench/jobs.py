@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 from bench.csv_import import count_rows, import_chunk
 from bench.records import record
 from client import Job
 
-LOCAL = os.environ.get("JOBMODULE_BENCH_LOCAL") == "1"
-"""``JOBMODULE_BENCH_LOCAL=1``: W1 and W4 jobs run as local activities (``local = True``)."""
-
 
 class Noop(Job):
     """Does nothing (W1, W2, W2L)."""
 
     i: int = 0
-    local = LOCAL
 
     async def handle(self) -> None:
         return None
@@ -28,7 +23,6 @@ class Stamp(Job):
     """Returns when it started, for dispatch->start latency (W4)."""
 
     i: int = 0
-    local = LOCAL
 
     async def handle(self) -> float:
         return time.time()
