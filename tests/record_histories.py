@@ -7,6 +7,7 @@ saved histories are the shipped behaviour that later code must still replay.
 from __future__ import annotations
 
 import asyncio
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -115,6 +116,14 @@ async def scenario_batch_first_failure_cancels(client: Client) -> list[str]:
     return [batch.id, f"{batch.id}-c00002"]
 
 
+async def scenario_batch_spread(client: Client) -> list[str]:
+    """A one-page batch cut into small groups, grown by a one-page add(): per-page group sizes."""
+    batch = await Bus.batch(jobs.Noop(i=i) for i in range(80)).on_queue(QUEUE).dispatch()
+    await batch.add(jobs.Noop(i=i) for i in range(80, 120))
+    await batch.wait()
+    return [batch.id, f"{batch.id}-c00001"]
+
+
 async def scenario_chain(client: Client) -> list[str]:
     chain = await (
         Bus.chain([jobs.FailsIf(token="record-chain", i=i, bad=[1]) for i in range(3)])
@@ -144,6 +153,7 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[str | list[str]]]] = {
     "batch_failure_retry": scenario_batch_failure_retry,
     "batch_continue_as_new": scenario_batch_continue_as_new,
     "batch_first_failure_cancels": scenario_batch_first_failure_cancels,
+    "batch_spread": scenario_batch_spread,
     "chain": scenario_chain,
 }
 
@@ -172,7 +182,10 @@ async def main() -> None:
     )
     HISTORIES.mkdir(exist_ok=True)
     try:
-        for name, scenario in SCENARIOS.items():
+        # ``python -m tests.record_histories NAME...`` records only those, keeping the others:
+        # histories of earlier workflow versions must go on replaying.
+        wanted = sys.argv[1:] or list(SCENARIOS)
+        for name, scenario in ((name, SCENARIOS[name]) for name in wanted):
             ids = await scenario(env.client)
             for number, workflow_id in enumerate([ids] if isinstance(ids, str) else ids):
                 # The first run of each workflow (a continued run replays from its own input).
