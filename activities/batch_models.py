@@ -63,6 +63,8 @@ class GroupedJob(BaseModel):
 
     index: int
     spec: JobSpec
+    job_id: str | None = None
+    """The job's id in its batch (``chunk:index``); groups sent before it existed lack it."""
 
 
 class JobGroupInput(BaseModel):

@@ -71,7 +71,7 @@ def outcome_of_error(
 async def run_one(grouped: GroupedJob, group: JobGroupInput, progress: GroupProgress) -> None:
     """Run the first attempt of one job of the group and record its outcome."""
     spec = grouped.spec
-    job_id = f"{group.chunk_id}:{grouped.index}"
+    job_id = grouped.job_id or f"{group.chunk_id}:{grouped.index}"
     try:
         job = instantiate(spec.job, spec.payload)
     except ApplicationError as error:

@@ -62,6 +62,12 @@ async def dispatch_batch(
     return batch, time.time()
 
 
+def dispatch(job: type[jobs.Job], i: int, queue: str, *, local: bool) -> Any:
+    """``job(i=i)`` dispatched on ``queue``; as a local activity when ``local`` (W1L, W4L)."""
+    pending = job.dispatch(i=i).on_queue(queue)
+    return pending.local() if local else pending
+
+
 async def closed_count(client: Client, queue: str) -> int:
     """Workflows on ``queue`` that are no longer running."""
     query = f'TaskQueue = "{queue}" AND ExecutionStatus != "Running"'
@@ -139,8 +145,7 @@ class OurSide:
                 else:
 
                     async def send(i: int) -> Any:
-                        pending = jobs.Noop.dispatch(i=i).on_queue(queue)
-                        return await (pending.local() if local else pending)
+                        return await dispatch(jobs.Noop, i, queue, local=local)
 
                 handles = await gather_bounded(count, send, self.ctx.semaphore)
                 dispatched = time.time()
@@ -258,21 +263,16 @@ class OurSide:
 
     async def w_w4(self, queue: str, local: bool = False) -> Result:
         worker = start_our_worker(self.ctx, queue)
-
-        def stamp(i: int) -> Any:
-            pending = jobs.Stamp.dispatch(i=i).on_queue(queue)
-            return pending.local() if local else pending
-
         try:
             for i in range(3):  # warm-up, not measured (connections, sandbox imports)
-                await (await stamp(i)).result()
+                await (await dispatch(jobs.Stamp, i, queue, local=local)).result()
             starts: list[float] = []
             results: list[float] = []
             with self._sampler(worker.pid) as sampler:
                 begin = time.time()
                 for i in range(self.ctx.sizes.w4_jobs):
                     sent = time.time()
-                    handle = await stamp(i)
+                    handle = await dispatch(jobs.Stamp, i, queue, local=local)
                     started = await asyncio.wait_for(handle.result(), timeout=60)
                     results.append(time.time() - sent)
                     starts.append(float(started) - sent)

@@ -140,7 +140,10 @@ class BatchChunkWorkflow:
                 JobGroupInput(
                     batch=self._input.batch,
                     chunk_id=self._input.chunk_id,
-                    jobs=[GroupedJob(index=i, spec=spec) for i, (_, spec) in enumerate(group)],
+                    jobs=[
+                        GroupedJob(index=i, spec=spec, job_id=entry.job_id())
+                        for i, (entry, spec) in enumerate(group)
+                    ],
                     concurrency=concurrency,
                     stop_on_failure=not options.allow_failures,
                 ),
@@ -169,16 +172,8 @@ class BatchChunkWorkflow:
             elif outcome.retryable and spec.policy.tries > 1:
                 retries.append(self._retry(entry, spec, outcome))
             else:
-                await self._finish(entry.job_id(), self._as_chunk_failure(entry, outcome))
+                await self._finish(entry.job_id(), outcome.failure)
         await asyncio.gather(*retries)
-
-    @staticmethod
-    def _as_chunk_failure(entry: Entry, outcome: JobAttemptOutcome) -> JobFailure | None:
-        """The activity knows a job by its place in the group; the batch by its place in the
-        chunk."""
-        if outcome.failure is None:
-            return None
-        return outcome.failure.model_copy(update={"job_id": entry.job_id()})
 
     async def _retry(self, entry: Entry, spec: JobSpec, first: JobAttemptOutcome) -> None:
         """Attempts 2..tries of a job whose first attempt failed inside a group."""
