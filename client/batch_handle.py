@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import JobBatch, JobModuleError
 from client.sync import run_sync
 from client.updates import execute_update
 from workflows import AddPageInput, ChainResult
+from workflows.batch_models import HANDING_OVER
 
 PROGRESS_REFRESH_SECONDS = 0.5
+HANDOVER_BACKOFF_SECONDS = 0.05
+"""Pause before asking a batch again that was closing for continue-as-new."""
 
 
 class BatchNotFoundError(JobModuleError, LookupError):
@@ -27,6 +32,10 @@ class BatchClosedError(JobModuleError):
 
 class BatchStateError(JobModuleError):
     """The batch cannot do that now (e.g. retry_failed before it finished)."""
+
+
+class _HandingOver(Exception):
+    """The batch's run is closing for continue-as-new; the next run answers."""
 
 
 @dataclass(frozen=True)
@@ -77,12 +86,19 @@ class BatchHandle:
             from client.progress import follow_batch
 
             return await follow_batch(self)
-        try:
-            return await self._update("wait_finished")
-        except BatchClosedError:
-            handle = self.client.get_workflow_handle(self.id, result_type=JobBatch)
-            result: JobBatch = await handle.result()
-            return result
+        while True:
+            try:
+                batch = await self._update("wait_finished")
+            except _HandingOver:
+                await asyncio.sleep(HANDOVER_BACKOFF_SECONDS)
+                continue
+            except BatchClosedError:
+                handle = self.client.get_workflow_handle(self.id, result_type=JobBatch)
+                result: JobBatch = await handle.result()
+                return result
+            if batch.finished:
+                return batch
+            # Released by a run handing over to its continue-as-new: ask the next run.
 
     async def _update(
         self, name: str, arg: Any = None, *, error: type[JobModuleError] = BatchClosedError
@@ -92,7 +108,10 @@ class BatchHandle:
         try:
             return await execute_update(handle, name, args=args, result_type=JobBatch)
         except WorkflowUpdateFailedError as failed:
-            raise error(f"Batch {self.id}: {failed.cause}") from None
+            cause = failed.cause
+            if isinstance(cause, ApplicationError) and cause.type == HANDING_OVER:
+                raise _HandingOver() from None
+            raise error(f"Batch {self.id}: {cause}") from None
         except RPCError as rpc_error:
             if rpc_error.status != RPCStatusCode.NOT_FOUND:
                 raise

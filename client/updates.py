@@ -32,7 +32,10 @@ async def execute_update(
     while True:
         try:
             return await handle.execute_update(name, args=args, result_type=result_type)
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
+        except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+            if isinstance(error.__cause__, asyncio.CancelledError):
+                # Our caller gave up (a timeout around result() or wait()): stop, don't resend.
+                raise asyncio.CancelledError() from error
             continue  # no worker answered within the RPC deadline: keep waiting
         except RPCError as error:
             if error.status not in RETRIED_STATUSES:

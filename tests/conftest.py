@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -110,6 +111,29 @@ async def wait_until(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+async def update_accepted(
+    client: Client, workflow_id: str, name: str, run_id: str | None = None
+) -> bool:
+    """The run (by default the current one) has accepted an Update called ``name``."""
+    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+    return any(
+        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        == name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    )
+
+
+async def runs_that_released(client: Client, workflow_id: str, update: str) -> list[str]:
+    """Runs that accepted ``update`` and then continued as new: they let a caller go."""
+    return [
+        run.run_id
+        async for run in client.list_workflows(f'WorkflowId = "{workflow_id}"')
+        if run.status == WorkflowExecutionStatus.CONTINUED_AS_NEW
+        and await update_accepted(client, workflow_id, update, run.run_id)
+    ]
 
 
 @pytest.fixture

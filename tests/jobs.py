@@ -156,6 +156,22 @@ class Noop(Job):
             batch_runs[self.token].append(self.i)
 
 
+gates: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+"""Gated jobs of a token wait until its event is set (in-process workers only)."""
+
+
+class Gated(Job):
+    """Waits for ``gates[gate or token]``, then records that it ran: holds work back on demand."""
+
+    token: str
+    i: int = 0
+    gate: str = ""
+
+    async def handle(self) -> None:
+        await gates[self.gate or self.token].wait()
+        batch_runs[self.token].append(self.i)
+
+
 class FailsIf(Job):
     """Fails (for good, tries=1) when ``i`` is in ``bad``; optionally slow."""
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,10 +20,21 @@ from temporalio.testing import WorkflowEnvironment
 from client import Bus, FailureHandler, JobModuleError, set_default_client
 from client.dev_server import temporal_binary
 from tests import jobs
+from tests.conftest import runs_that_released, update_accepted, wait_until
 from worker import ensure_search_attributes, run_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "record"
+
+
+class Run(NamedTuple):
+    """One run of a workflow to record, where the first run is not the interesting one."""
+
+    workflow_id: str
+    run_id: str
+
+
+Recorded = str | Run
 
 
 async def scenario_success(client: Client) -> str:
@@ -124,6 +136,25 @@ async def scenario_batch_spread(client: Client) -> list[str]:
     return [batch.id, f"{batch.id}-c00001"]
 
 
+async def scenario_batch_wait_handover(client: Client) -> list[Recorded]:
+    """A wait() in flight when the batch continues as new: the run releases it, then hands over."""
+    token = "record-handover"
+    first, last = f"{token}-first", f"{token}-last"
+    batch = await (
+        Bus.batch(jobs.Gated(token=token, i=i, gate=first if i < 140 else last) for i in range(150))
+        .on_queue(QUEUE)
+        .tune(chunk_size=1, history_limit=100)
+        .dispatch()
+    )
+    waiting = asyncio.create_task(batch.wait())
+    await wait_until(lambda: update_accepted(client, batch.id, "wait_finished"))
+    jobs.gates[first].set()
+    released = await wait_until(lambda: runs_that_released(client, batch.id, "wait_finished"))
+    jobs.gates[last].set()
+    await waiting
+    return [Run(batch.id, released[0])]
+
+
 async def scenario_chain(client: Client) -> list[str]:
     chain = await (
         Bus.chain([jobs.FailsIf(token="record-chain", i=i, bad=[1]) for i in range(3)])
@@ -143,7 +174,7 @@ async def _expect_failure(awaitable: Awaitable[object]) -> None:
     raise AssertionError("expected the job to fail")
 
 
-SCENARIOS: dict[str, Callable[[Client], Awaitable[str | list[str]]]] = {
+SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] = {
     "job_success": scenario_success,
     "job_retries": scenario_retries,
     "job_local": scenario_local,
@@ -154,14 +185,20 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[str | list[str]]]] = {
     "batch_continue_as_new": scenario_batch_continue_as_new,
     "batch_first_failure_cancels": scenario_batch_first_failure_cancels,
     "batch_spread": scenario_batch_spread,
+    "batch_wait_handover": scenario_batch_wait_handover,
     "chain": scenario_chain,
 }
 
 
-async def _first_run_history(client: Client, workflow_id: str) -> WorkflowHistory:
-    runs = [run async for run in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
-    first = min(runs, key=lambda run: run.start_time)
-    return await client.get_workflow_handle(workflow_id, run_id=first.run_id).fetch_history()
+async def _history(client: Client, recorded: Recorded) -> WorkflowHistory:
+    """The named run, or the first run of a workflow (a continued run replays from its input)."""
+    if isinstance(recorded, Run):
+        workflow_id, run_id = recorded
+    else:
+        workflow_id = recorded
+        runs = [run async for run in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+        run_id = min(runs, key=lambda run: run.start_time).run_id
+    return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
 
 
 async def main() -> None:
@@ -186,10 +223,9 @@ async def main() -> None:
         # histories of earlier workflow versions must go on replaying.
         wanted = sys.argv[1:] or list(SCENARIOS)
         for name, scenario in ((name, SCENARIOS[name]) for name in wanted):
-            ids = await scenario(env.client)
-            for number, workflow_id in enumerate([ids] if isinstance(ids, str) else ids):
-                # The first run of each workflow (a continued run replays from its own input).
-                history = await _first_run_history(env.client, workflow_id)
+            recorded = await scenario(env.client)
+            for number, run in enumerate(recorded if isinstance(recorded, list) else [recorded]):
+                history = await _history(env.client, run)
                 suffix = "" if number == 0 else f"_{number}"
                 (HISTORIES / f"{name}{suffix}.json").write_text(history.to_json())
                 print(f"recorded {name}{suffix}: {len(history.events)} events")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from temporalio.client import Client
 
 from client import BatchClosedError, Bus, JobBatch
 from tests import jobs
-from tests.conftest import WorkerFactory, wait_until
+from tests.conftest import WorkerFactory, runs_that_released, update_accepted, wait_until
 
 
 def roles(token: str) -> list[str]:
@@ -234,4 +236,27 @@ async def test_progress_survives_continue_as_new(client: Client, queue: str, wor
     assert len(runs) > 1  # it continued as new at least once
     assert (final.total_jobs, final.processed_jobs, final.pending_jobs) == (300, 300, 0)
     assert sorted(jobs.batch_runs[token]) == list(range(300))
+    assert roles(token) == ["then", "finally"]
+
+
+async def test_wait_in_flight_rides_through_continue_as_new(
+    client: Client, queue: str, worker: WorkerFactory
+):
+    """A ``wait()`` accepted before the batch continues as new must not hold the batch back."""
+    token = f"wait-can-{queue}"
+    first, last = f"{token}-first", f"{token}-last"
+    items = [jobs.Gated(token=token, i=i, gate=first if i < 140 else last) for i in range(150)]
+    async with worker(queue):
+        # One job per chunk: the reports of the first 140 take the run that accepted wait()
+        # past history_limit while the last 10 are still open, so it must continue as new.
+        batch = await dispatch_batch(items, token, queue, chunk_size=1, history_limit=100)
+        waiting = asyncio.create_task(batch.wait())
+        await wait_until(lambda: update_accepted(client, batch.id, "wait_finished"))
+        jobs.gates[first].set()
+        await wait_until(lambda: runs_that_released(client, batch.id, "wait_finished"))
+        assert not waiting.done()
+        jobs.gates[last].set()
+        final = await asyncio.wait_for(waiting, timeout=60)
+    assert final.finished and (final.processed_jobs, final.pending_jobs) == (150, 0)
+    assert sorted(jobs.batch_runs[token]) == list(range(150))
     assert roles(token) == ["then", "finally"]

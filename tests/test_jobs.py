@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from client import JobState
 from tests import jobs
-from tests.conftest import WorkerFactory, wait_until
+from tests.conftest import WorkerFactory, update_accepted, wait_until
 
 
 async def test_dispatch_runs_handle_and_returns_its_result(queue: str, worker: WorkerFactory):
@@ -155,3 +155,20 @@ def test_local_job_cannot_declare_a_heartbeat_timeout():
         class LocalHeartbeat(Job):
             local = True
             heartbeat_timeout = 5
+
+
+async def test_a_timeout_around_result_stops_waiting(
+    client: Client, queue: str, worker: WorkerFactory
+):
+    """``wait_for(job.result(), t)`` gives up after ``t``; the job itself carries on."""
+    token = f"gate-{queue}"
+    async with worker(queue):
+        job = await jobs.Gated.dispatch(token=token).on_queue(queue)
+        waiting = asyncio.create_task(job.result())
+        await wait_until(lambda: update_accepted(client, job.id, "wait_settled"))
+        waiting.cancel()
+        done, _ = await asyncio.wait({waiting}, timeout=5)
+        assert done == {waiting} and waiting.cancelled()
+        jobs.gates[token].set()
+        assert await job.result() is None
+    assert jobs.batch_runs[token] == [0]

@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import activity_options
     from workflows.batch_models import (
         FAILED_IDS_KEPT,
+        HANDING_OVER,
+        RELEASE_WAITERS_PATCH,
         AddPageInput,
         BatchInput,
         BatchState,
@@ -58,6 +60,8 @@ class BatchWorkflow:
         self._adding = 1 if input.first_page else 0
         """Pages being turned into chunks; the first page counts from the start."""
         self._cancellations: list[asyncio.Task[None]] = []
+        self._handing_over = False
+        """This run waits for its handlers to finish, then continues as new."""
 
     @property
     def _batch(self) -> JobBatch:
@@ -95,6 +99,10 @@ class BatchWorkflow:
                 continue
             if self._all_done():
                 break
+            # A wait() in flight only ends when the batch does, so waiting for it here would
+            # hold the batch forever: release it (its caller asks the next run) and turn new
+            # ones away until this run has closed.
+            self._handing_over = workflow.patched(RELEASE_WAITERS_PATCH)
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self._cancellations_delivered()
             if self._continue_as_new_due() and not self._all_done():
@@ -107,6 +115,7 @@ class BatchWorkflow:
                         state=self._state,
                     )
                 )
+            self._handing_over = False  # everything finished meanwhile: no hand-over
         # A cancel request is only delivered while this run is open: see them through first.
         await self._cancellations_delivered()
         self._batch.finished = True
@@ -304,16 +313,27 @@ class BatchWorkflow:
 
     @workflow.update(name="wait_finished")
     async def wait_finished(self) -> JobBatch:
-        """Block until the batch finished and its callbacks ran."""
+        """Block until the batch finished and its callbacks ran, or this run hands over.
+
+        Released by a hand-over, it returns the batch unfinished and the caller asks again.
+        """
         await workflow.wait_condition(
             lambda: (
-                self._batch.finished
-                and self._state.finally_ran
-                and self._running_callback is None
-                and not self._retry_requested
+                self._handing_over
+                or (
+                    self._batch.finished
+                    and self._state.finally_ran
+                    and self._running_callback is None
+                    and not self._retry_requested
+                )
             )
         )
         return self._batch
+
+    @wait_finished.validator
+    def _validate_wait_finished(self) -> None:
+        if self._handing_over:
+            raise ApplicationError("the batch is continuing as new; ask again", type=HANDING_OVER)
 
     @workflow.query(name="status")
     def status(self) -> JobBatch:

@@ -11,6 +11,12 @@ from activities import BatchItem, JobBatch, JobFailure, JobSpec
 FAILED_IDS_KEPT = 10_000
 """failed_job_ids kept in state; a larger list would push continue-as-new input toward 2 MB."""
 
+HANDING_OVER = "BatchContinuingAsNew"
+"""Error type of a ``wait_finished`` turned away by a run closing for continue-as-new."""
+
+RELEASE_WAITERS_PATCH = "release-waiters-on-continue-as-new"
+"""Runs that recorded this marker release in-flight ``wait_finished`` calls at a hand-over."""
+
 
 class BatchOptions(BaseModel):
     """How a batch behaves: Laravel's options, and knobs that keep it inside Temporal's limits."""
