@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from activities.failure import JobFailure
-from activities.policy import JobPolicy
+from activities.policy import JobPolicy, shared
 
 
 class JobBatch(BaseModel):
@@ -56,6 +56,11 @@ class JobSpec(BaseModel):
     job: str
     payload: dict[str, Any]
     policy: JobPolicy
+
+    @field_validator("policy")
+    @classmethod
+    def _share_policy(cls, policy: JobPolicy) -> JobPolicy:
+        return shared(policy)
 
 
 class GroupedJob(BaseModel):

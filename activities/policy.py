@@ -6,7 +6,8 @@ travels inside the workflow input, so a worker never has to guess what the dispa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -78,3 +79,16 @@ class JobPolicy(BaseModel):
             return min(delay, EXPONENTIAL_MAX_SECONDS)
         index = min(failed_attempt, len(self.backoff)) - 1
         return self.backoff[max(index, 0)]
+
+
+_shared_policies: weakref.WeakValueDictionary[Hashable, JobPolicy] = weakref.WeakValueDictionary()
+
+
+def shared(policy: JobPolicy) -> JobPolicy:
+    """One instance per distinct policy while any is alive (policies are frozen).
+
+    A decoded batch chunk carries a policy per job, nearly always the same one: shared, 10,000
+    decoded jobs take ~6 MiB instead of ~18 MiB (the workflow's copy and the activity's each).
+    """
+    key = tuple(tuple(v) if isinstance(v, list) else v for v in policy.__dict__.values())
+    return _shared_policies.setdefault(key, policy)

@@ -9,9 +9,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.batch_models import BatchItem
+from activities.batch_models import BatchItem, JobGroupInput
 from client import JobSettings
-from client.bus import SPREAD_OVER, pages_of, spread_group_size
+from client.bus import SPREAD_OVER, pages_of, spec_of, spread_group_size
 from client.dev_server import LOW_LATENCY_DYNAMIC_CONFIG, dev_server_command
 from client.updates import execute_update
 from tests import jobs
@@ -66,3 +66,19 @@ async def test_an_update_that_meets_continue_as_new_is_sent_again() -> None:
     handle = ClosingThenAccepting()
     result = await execute_update(handle, "add_page", result_type=str)  # type: ignore[arg-type]
     assert (result, handle.calls) == ("add_page accepted", 2)
+
+
+def test_decoded_jobs_with_the_same_policy_share_one_instance() -> None:
+    same = [spec_of(jobs.Noop(i=i), "q") for i in range(3)]
+    other = spec_of(jobs.FlakyTwice(token="t"), "q")  # tries=3, progressive backoff
+    wire = JobGroupInput(
+        batch={"id": "b"},  # type: ignore[arg-type]
+        chunk_id="c",
+        jobs=[{"index": i, "spec": spec} for i, spec in enumerate([*same, other])],  # type: ignore[misc]
+        concurrency=1,
+        stop_on_failure=False,
+    ).model_dump_json()
+    decoded = [job.spec for job in JobGroupInput.model_validate_json(wire).jobs]
+    assert len({id(spec.policy) for spec in decoded[:3]}) == 1
+    assert decoded[3].policy is not decoded[0].policy
+    assert decoded[3].policy == other.policy and decoded[0].policy == same[0].policy
