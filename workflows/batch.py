@@ -204,9 +204,15 @@ class BatchWorkflow:
         return self._batch
 
     def _on_batch_queue(self, items: list[BatchItem]) -> list[BatchItem]:
+        """Pages of ``add()`` through a bare handle, put on the batch's ``on_queue()`` queue.
+
+        ``dispatch()`` already put its pages there, so those pass through uncopied.
+        """
         if not self._options.jobs_on_batch_queue:
             return items
         queue = self._options.queue
+        if all(spec.policy.queue == queue for item in items for spec in item.jobs):
+            return items
         return [
             BatchItem(
                 jobs=[
