@@ -252,13 +252,12 @@ class PendingBatch(_PendingGroup):
             finally_=_callback(self._finally, "finally", self._queue),
             queue=queue or "default",
             jobs_on_batch_queue=self._queue is not None,
-            **self._tuning,
+            **{"spread_small_pages": "group_size" not in self._tuning, **self._tuning},
         )
         client = self._client or await get_default_client()
         batch_id = f"batch-{uuid.uuid4().hex}"
         pages = pages_of(entries, queue=self._queue, page_size=options.chunk_size)
         first_page, sealed = next(pages)
-        spread = None if "group_size" in self._tuning else spread_group_size(first_page, sealed)
         await client.start_workflow(
             BatchWorkflow.run,
             BatchInput(
@@ -267,7 +266,7 @@ class PendingBatch(_PendingGroup):
                 created_at=datetime.now(UTC),
                 first_page=first_page,
                 sealed=sealed,
-                first_page_group_size=spread,
+                first_page_group_size=spread_group_size(first_page, sealed),
             ),
             id=batch_id,
             task_queue=options.queue,

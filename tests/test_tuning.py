@@ -9,13 +9,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.batch_models import BatchItem, JobGroupInput
+from activities.batch_models import BatchItem, JobBatch, JobGroupInput
 from client import JobSettings
 from client.bus import SPREAD_OVER, pages_of, spec_of, spread_group_size
 from client.dev_server import LOW_LATENCY_DYNAMIC_CONFIG, dev_server_command
 from client.updates import execute_update
 from tests import jobs
 from worker import workflow_runner
+from workflows.batch_models import BatchOptions, ChunkInput
+from workflows.chunk import BatchChunkWorkflow, Entry
 
 
 def pages(count: int) -> list[tuple[list[BatchItem], bool]]:
@@ -82,3 +84,26 @@ def test_decoded_jobs_with_the_same_policy_share_one_instance() -> None:
     assert len({id(spec.policy) for spec in decoded[:3]}) == 1
     assert decoded[3].policy is not decoded[0].policy
     assert decoded[3].policy == other.policy and decoded[0].policy == same[0].policy
+
+
+def chunk_group_sizes(options: BatchOptions, page_group_size: int) -> list[int]:
+    """Group sizes a chunk of 200 jobs picks for a page that asked for ``page_group_size``."""
+    items = [BatchItem(jobs=[spec_of(jobs.Noop(i=i), "q")]) for i in range(200)]
+    chunk = BatchChunkWorkflow()
+    chunk._input = ChunkInput(
+        batch_id="b",
+        chunk_id="c",
+        options=options,
+        batch=JobBatch(id="b"),
+        items=items,
+        group_size=page_group_size,
+    )
+    entries = [Entry(key=f"c:{i}", jobs=item.jobs, chain=False) for i, item in enumerate(items)]
+    return [len(group) for group in chunk._groups(entries)]
+
+
+def test_a_tuned_group_size_wins_over_spreading_for_added_pages_too() -> None:
+    spread = BatchOptions(group_size=50)
+    tuned = BatchOptions(group_size=50, spread_small_pages=False)  # what tune(group_size=50) sets
+    assert chunk_group_sizes(spread, page_group_size=5) == [5] * 40
+    assert chunk_group_sizes(tuned, page_group_size=5) == [50] * 4

@@ -34,6 +34,9 @@ class BatchOptions(BaseModel):
     """Jobs per chunk workflow; at most 1,000 keeps a chunk under 2,000 pending activities."""
     group_size: int = Field(default=100, ge=1)
     """Jobs whose first attempt runs in one activity task."""
+    spread_small_pages: bool = True
+    """A page that is a whole dispatch() or add() runs in smaller groups (the page's
+    ``group_size``), spread over workers; off once ``tune(group_size=...)`` fixed the size."""
     group_concurrency: int = Field(default=16, ge=1)
     """Jobs of one group running at once."""
     max_chunks_in_flight: int = Field(default=200, ge=1, le=1500)

@@ -121,7 +121,7 @@ class BatchChunkWorkflow:
                 spec = entry.jobs[0]
                 by_queue.setdefault(spec.policy.queue, []).append((entry, spec))
         size = self._input.options.group_size
-        if self._input.group_size is not None:
+        if self._input.group_size is not None and self._input.options.spread_small_pages:
             size = min(size, self._input.group_size)
         return [
             jobs[start : start + size]
