@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.batch_models import BatchItem, JobBatch, JobGroupInput
+from activities.batch_models import BatchItem, JobBatch, JobGroupInput, JobSpec
+from activities.policy import JobPolicy
 from client import JobSettings
 from client.bus import SPREAD_OVER, pages_of, spec_of, spread_group_size
 from client.dev_server import LOW_LATENCY_DYNAMIC_CONFIG, dev_server_command
@@ -84,6 +86,34 @@ def test_decoded_jobs_with_the_same_policy_share_one_instance() -> None:
     assert len({id(spec.policy) for spec in decoded[:3]}) == 1
     assert decoded[3].policy is not decoded[0].policy
     assert decoded[3].policy == other.policy and decoded[0].policy == same[0].policy
+
+
+def test_a_policy_is_written_without_its_defaults_and_read_back_whole() -> None:
+    default = spec_of(jobs.Noop(i=1), "default")
+    custom = spec_of(jobs.FlakyTwice(token="t"), "q")
+    assert json.loads(default.model_dump_json())["policy"] == {}
+    assert json.loads(custom.model_dump_json())["policy"] == {
+        "queue": "q",
+        "tries": 3,
+        "backoff": [1.0, 2.0],
+    }
+    for spec in (default, custom):
+        assert JobSpec.model_validate_json(spec.model_dump_json()) == spec
+    assert default.policy.model_dump()["timeout"] == 60.0  # python mode keeps every field
+
+
+def test_the_policy_defaults_are_pinned() -> None:
+    """Policies in flight omit their defaults: changing one here changes jobs already queued."""
+    assert JobPolicy().model_dump() == {
+        "queue": "default",
+        "tries": 1,
+        "backoff": [0.0],
+        "timeout": 60.0,
+        "heartbeat_timeout": None,
+        "deadline": None,
+        "priority": None,
+        "local": False,
+    }
 
 
 def chunk_group_sizes(options: BatchOptions, page_group_size: int) -> list[int]:
