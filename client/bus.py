@@ -83,7 +83,7 @@ SPREAD_OVER = 16
 
 Each task costs the dev server ~7 ms of CPU whatever its size (200 CSV jobs cut into 40, 100
 and 200 tasks took 0.64, 1.13 and 1.81 s of server CPU): 16 tasks of 12-13 jobs imported
-~15% faster than 40 of 5, in alternating runs, and still feed 16 worker slots."""
+15-25% faster than 40 of 5 in alternating runs, and still feed 16 worker slots."""
 
 
 def pages_of(
