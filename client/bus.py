@@ -240,6 +240,9 @@ class PendingBatch(_PendingGroup):
 
     def tune(self, **options: Any) -> Self:
         """Advanced: BatchOptions knobs (chunk_size, group_size, history_limit, ...)."""
+        if "group_size" in options:
+            # A size chosen by hand wins over cutting a small page into SPREAD_OVER tasks.
+            self._tuning.setdefault("spread_small_pages", False)
         self._tuning.update(options)
         return self
 
@@ -256,7 +259,7 @@ class PendingBatch(_PendingGroup):
             finally_=_callback(self._finally, "finally", self._queue),
             queue=queue or "default",
             jobs_on_batch_queue=self._queue is not None,
-            **{"spread_small_pages": "group_size" not in self._tuning, **self._tuning},
+            **self._tuning,
         )
         client = self._client or await get_default_client()
         batch_id = f"batch-{uuid.uuid4().hex}"
