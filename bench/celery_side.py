@@ -24,7 +24,7 @@ from bench.csv_import import Chunk, count_rows, prepare_db
 from bench.records import tally
 from bench.sampler import TreeSampler
 from bench.servers import kill_tree, stop_process
-from bench.spec import LOCAL_VARIANTS, Context, wait_budget
+from bench.spec import OUR_VARIANTS, Context, wait_budget
 from bench.workers import spawn_celery_worker, start_celery_worker, wait_celery_ready
 
 Result = dict[str, Any]
@@ -61,7 +61,7 @@ class CelerySide:
         if workload == "W5":
             return W5_CONFIG
         fallback = self.configs.get("W2", DEFAULT_CONFIG)
-        return self.configs.get(LOCAL_VARIANTS.get(workload, workload), fallback)
+        return self.configs.get(OUR_VARIANTS.get(workload, workload), fallback)
 
     def _start_worker(self, workload: str) -> Any:
         self.redis.flushall()
@@ -97,6 +97,10 @@ class CelerySide:
 
     async def w_w1l(self, tag: str) -> Result:
         """Celery has no local jobs: the same as W1."""
+        return await self.w_w1(tag)
+
+    async def w_w1c(self, tag: str) -> Result:
+        """Celery sends each task on its own: the same as W1."""
         return await self.w_w1(tag)
 
     async def w_w1(self, tag: str) -> Result:

@@ -173,6 +173,38 @@ class OurSide:
     async def w_w1l(self, queue: str) -> Result:
         return await self._independent(queue, self.ctx.sizes.w1_jobs, engine=False, local=True)
 
+    async def w_w1c(self, queue: str) -> Result:
+        """W1 dispatched with ``.coalesce()``: each burst of dispatches is one carrier batch."""
+        from client.batch_handle import BatchHandle
+
+        count = self.ctx.sizes.w1_jobs
+        worker = start_our_worker(self.ctx, queue)
+        try:
+            with self._sampler(worker.pid) as sampler:
+                start = time.time()
+
+                async def send(i: int) -> Any:
+                    return await jobs.Noop.dispatch(i=i).on_queue(queue).coalesce()
+
+                handles = await gather_bounded(count, send, self.ctx.semaphore)
+                dispatched = time.time()
+                carriers = {handle.batch_id for handle in handles}
+                batches = await asyncio.gather(
+                    *(BatchHandle(id=carrier, client=self.client).wait() for carrier in carriers)
+                )
+                finished = time.time()
+            wall = finished - start
+            return {
+                "jobs_per_s": count / wall,
+                "dispatch_per_s": count / (dispatched - start),
+                "wall_s": wall,
+                "carriers": len(carriers),
+                "completed_fraction": sum(batch.processed_jobs for batch in batches) / count,
+                **sampler.summary(wall),
+            }
+        finally:
+            stop_process(worker)
+
     async def _batch(
         self,
         queue: str,

@@ -18,6 +18,8 @@ ROWS: list[tuple[str, str, str]] = [
     ("W1", "jobs_per_s", "jobs/s until all done"),
     ("W1", "dispatch_per_s", "dispatch-only jobs/s"),
     ("W1L", "jobs_per_s", "local jobs: jobs/s until all done"),
+    ("W1C", "jobs_per_s", "coalesced dispatch: jobs/s until all done"),
+    ("W1C", "dispatch_per_s", "coalesced dispatch: dispatch-only jobs/s"),
     ("W2", "jobs_per_s", "jobs/s until the callback ran"),
     ("W2L", "jobs_per_s", "jobs/s"),
     ("W2L", "max_history_events", "longest history (events)"),
@@ -46,6 +48,7 @@ ROWS: list[tuple[str, str, str]] = [
 THROUGHPUT = [
     ("W0", "workflows_per_s", "W0 wf/s"),
     ("W1", "jobs_per_s", "W1 jobs/s"),
+    ("W1C", "jobs_per_s", "W1C jobs/s"),
     ("W2", "jobs_per_s", "W2 jobs/s"),
     ("W2L", "jobs_per_s", "W2L jobs/s"),
     ("W3", "rows_per_s", "W3 rows/s"),
@@ -146,7 +149,7 @@ def derived_lines(document: dict[str, Any]) -> list[str]:
     """Ratios the issue asks for: W1 against the engine ceiling, W3 against the plain loop."""
     lines: list[str] = []
     w0 = median_of(document, "W0", "ours", "workflows_per_s")
-    for workload in ("W1", "W1L"):
+    for workload in ("W1", "W1L", "W1C"):
         w1 = median_of(document, workload, "ours", "jobs_per_s")
         if w1 is not None and w0:
             lines.append(

@@ -5,19 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W1L", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6")
+WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6")
 """Every workload, in the order they run."""
 
-BATCH_WORKLOADS = frozenset({"W2", "W2L", "W3", "W5", "W6"})
-LOCAL_VARIANTS = {"W1L": "W1", "W4L": "W4"}
-"""W1 and W4 again with jobs dispatched ``.local()`` (a local activity: no second task round
-trip). Celery has no such thing, so its side runs the plain workload with the same pool."""
+BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6"})
 """Workloads that need ``client.Bus`` on our side."""
+OUR_VARIANTS = {"W1L": "W1", "W4L": "W4", "W1C": "W1"}
+"""W1 and W4 again with jobs dispatched ``.local()`` (a local activity: no second task round
+trip), and W1 with ``.coalesce()``. Celery has neither, so its side runs the plain workload
+with the same pool."""
 
 DESCRIPTIONS = {
     "W0": "engine ceiling: empty Temporal workflows, no activity",
     "W1": "2,000 independent no-op jobs, each dispatched on its own",
     "W1L": "W1 with local jobs (`.local()`)",
+    "W1C": "W1 with coalesced dispatch (`.coalesce()`): concurrent dispatches share a batch",
     "W2": "one batch of 10,000 no-op jobs with a then-callback (Celery: chord)",
     "W2L": "one batch of 100,000 no-op jobs",
     "W3": "1,000,000-row CSV imported into SQLite by chunk jobs (offsets, not rows)",

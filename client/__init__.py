@@ -38,7 +38,7 @@ from client.errors import (
     ServerUnreachableError,
 )
 from client.failures import FailedJob, FailureHandler
-from client.handle import JobHandle
+from client.handle import CoalescedJobHandle, JobHandle, job_handle
 from client.job import Job
 from client.scheduler import (
     JobSchedule,
@@ -56,6 +56,8 @@ __all__ = [
     "JobPolicy",
     "PendingDispatch",
     "JobHandle",
+    "CoalescedJobHandle",
+    "job_handle",
     "JobState",
     "JobFailure",
     # batches and chains

@@ -146,6 +146,25 @@ def _callback(job: Job | None, role: str, queue: str | None) -> JobSpec | None:
     return spec_of(job, queue)
 
 
+async def start_batch(client: Client, batch: BatchInput, *, summary: str) -> None:
+    """Start a batch's workflow, tagged so the Web UI and ``jobs`` can find it."""
+    queue = batch.options.queue
+    await client.start_workflow(
+        BatchWorkflow.run,
+        batch,
+        id=batch.batch_id,
+        task_queue=queue,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(BATCH_ID, batch.batch_id),
+                SearchAttributePair(JOB_QUEUE, queue),
+                SearchAttributePair(JOB_CLASS, "batch"),
+            ]
+        ),
+        static_summary=summary,
+    )
+
+
 PAGES_IN_FLIGHT = 4
 """Pages sent before the first is acknowledged: hides the round trip, bounds client memory."""
 
@@ -265,8 +284,8 @@ class PendingBatch(_PendingGroup):
         batch_id = f"batch-{uuid.uuid4().hex}"
         pages = pages_of(entries, queue=self._queue, page_size=options.chunk_size)
         first_page, sealed = next(pages)
-        await client.start_workflow(
-            BatchWorkflow.run,
+        await start_batch(
+            client,
             BatchInput(
                 batch_id=batch_id,
                 options=options,
@@ -275,16 +294,7 @@ class PendingBatch(_PendingGroup):
                 sealed=sealed,
                 first_page_group_size=spread_group_size(first_page, sealed),
             ),
-            id=batch_id,
-            task_queue=options.queue,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(BATCH_ID, batch_id),
-                    SearchAttributePair(JOB_QUEUE, options.queue),
-                    SearchAttributePair(JOB_CLASS, "batch"),
-                ]
-            ),
-            static_summary=f"batch {self._name or batch_id}",
+            summary=f"batch {self._name or batch_id}",
         )
         handle = BatchHandle(id=batch_id, client=client)
         try:

@@ -25,7 +25,7 @@ from client.connection import connect
 from client.dispatch import PendingDispatch
 from client.durations import parse_duration
 from client.failures import FailureHandler
-from client.handle import JobHandle
+from client.handle import job_handle
 
 console = Console()
 errors = Console(stderr=True)
@@ -74,7 +74,7 @@ async def cmd_dispatch(args: argparse.Namespace) -> int:
 
 async def cmd_status(args: argparse.Namespace) -> int:
     """``jobs status ID``."""
-    state = await JobHandle(id=args.id, client=await connect()).status()
+    state = await job_handle(args.id, await connect()).status()
     if args.json:
         print_json({"id": args.id, "status": str(state)})
     else:

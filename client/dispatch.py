@@ -20,7 +20,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
 )
 
-from activities import BackoffSpec, JobPolicy, PayloadTooLargeError
+from activities import BackoffSpec, JobPolicy, JobSpec, PayloadTooLargeError
 from client.connection import get_default_client
 from client.handle import JobHandle
 from client.settings import JobSettings, default_settings
@@ -44,13 +44,8 @@ def new_job_id(job_name: str) -> str:
     return f"{job_name.rsplit('.', 1)[-1]}-{uuid.uuid4().hex}"
 
 
-def encode_payload(job: Job) -> dict[str, Any]:
-    """Serialise a job's payload to JSON-safe data, or raise before anything is sent."""
-    return encode_payload_sized(job)[0]
-
-
 def encode_payload_sized(job: Job) -> tuple[dict[str, Any], int]:
-    """``encode_payload`` and the payload's size in bytes, checked against the 2 MB limit."""
+    """A job's payload as JSON-safe data and its size in bytes; raises over the 2 MB limit."""
     payload = job.model_dump(mode="json")
     size = len(json.dumps(payload, separators=(",", ":")).encode())
     if size > PAYLOAD_LIMIT_BYTES:
@@ -70,6 +65,7 @@ class PendingDispatch:
         self._unique = False
         self._client: Client | None = None
         self._batch_id: str | None = None
+        self._coalesce_window: float | None = None
 
     # -- options (Laravel names) ---------------------------------------------------------------
 
@@ -113,6 +109,19 @@ class PendingDispatch:
         self._overrides["local"] = local
         return self
 
+    def coalesce(self, window: float = 0.002) -> Self:
+        """Send together with the dispatches made within ``window`` seconds: one carrier batch.
+
+        For floods of small independent jobs (see ``client.coalesce``): each job keeps its own
+        policy and lands in the dead-letter queue under its handle's id if it fails for good,
+        but keeps no return value. With a delay, unique key, id, priority or ``.local()`` the
+        job is dispatched on its own instead.
+        """
+        if window < 0:
+            raise ValueError(f"coalesce window must be >= 0 seconds, not {window}")
+        self._coalesce_window = window
+        return self
+
     def with_id(self, job_id: str) -> Self:
         """Use this job id instead of a random one."""
         self._id = job_id
@@ -138,22 +147,44 @@ class PendingDispatch:
 
     def build_input(self) -> JobInput:
         """Validate and serialise everything; raises before anything is sent."""
+        return self._sized_input()[0]
+
+    def _sized_input(self) -> tuple[JobInput, int]:
         settings = self._settings or default_settings()
         policy = self._job.default_policy()
         if self._overrides:
             policy = JobPolicy.model_validate({**policy.model_dump(), **self._overrides})
-        return JobInput(
+        payload, size = encode_payload_sized(self._job)
+        job_input = JobInput(
             job=self._job.job_name(),
-            payload=encode_payload(self._job),
+            payload=payload,
             policy=policy,
             batch_id=self._batch_id,
             dead_letter_retention_days=settings.dead_letter_retention_days,
         )
+        return job_input, size
+
+    def _coalesce_window_for(self, policy: JobPolicy) -> float | None:
+        """The coalescing window; None if not asked, or if the job needs a workflow of its own."""
+        own_workflow = self._delay or self._id or self._batch_id or policy.local or policy.priority
+        return None if own_workflow else self._coalesce_window
 
     async def send(self) -> JobHandle:
-        """Start the job's workflow and return its handle."""
-        job_input = self.build_input()
+        """Start the job's workflow (or hand it to a coalesced carrier) and return its handle."""
+        job_input, size = self._sized_input()
         client = self._client or await get_default_client()
+        window = self._coalesce_window_for(job_input.policy)
+        if window is not None:
+            from client.coalesce import dispatch_coalesced  # it imports client.bus, which needs us
+
+            spec = JobSpec(job=job_input.job, payload=job_input.payload, policy=job_input.policy)
+            return await dispatch_coalesced(
+                client,
+                spec,
+                size,
+                retention_days=job_input.dead_letter_retention_days,
+                window=window,
+            )
         job_id = self._id or new_job_id(job_input.job)
         attributes: list[SearchAttributePair[Any]] = [
             SearchAttributePair(JOB_CLASS, job_input.job),

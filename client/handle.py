@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from client.batch_handle import BatchHandle
 from client.errors import (
     JobDeadLetteredError,
     JobExpiredError,
@@ -147,3 +149,53 @@ class JobHandle:
     def result_sync(self, timeout: float | None = None) -> Any:
         """Blocking ``result()``; ``timeout`` in seconds."""
         return run_sync(self.result(), timeout)
+
+
+CARRIER_PREFIX = "coalesced-"
+"""Workflow ids of coalesced dispatches' carrier batches start with this."""
+_COALESCED_JOB_ID = re.compile(rf"^({CARRIER_PREFIX}[0-9a-f]+)-c\d+:\d+$")
+
+
+def job_handle(job_id: str, client: Client) -> JobHandle:
+    """The handle of a job by its id: a coalesced job's id also names its carrier."""
+    coalesced = _COALESCED_JOB_ID.match(job_id)
+    if coalesced:
+        return CoalescedJobHandle(id=job_id, client=client, batch_id=coalesced.group(1))
+    return JobHandle(id=job_id, client=client)
+
+
+@dataclass(frozen=True)
+class CoalescedJobHandle(JobHandle):
+    """A job sent with ``.coalesce()``: it runs inside carrier batch ``batch_id``.
+
+    It has a workflow of its own (under ``id``) only once it is dead-lettered, so every method
+    asks that workflow first and otherwise answers from the carrier.
+    """
+
+    batch_id: str = ""
+
+    async def status(self) -> JobState | str:
+        """queued until the carrier finished, then succeeded; or the dead-lettered job's state."""
+        # The carrier first: a job dead-lettered after this read is still found below.
+        batch = await BatchHandle(id=self.batch_id, client=self.client).status()
+        try:
+            return await super().status()
+        except JobNotFoundError:
+            pass
+        if batch.cancelled:
+            return "cancelled"
+        return JobState.SUCCEEDED if batch.finished else JobState.QUEUED
+
+    async def outcome(self) -> JobOutcome:
+        """Wait for the carrier to finish; a dead-lettered job answers from its own workflow."""
+        batch = await BatchHandle(id=self.batch_id, client=self.client).wait()
+        try:
+            return await super().outcome()
+        except JobNotFoundError:
+            pass
+        if batch.cancelled:
+            raise JobExpiredError(
+                f"Job {self.id}: its carrier batch {self.batch_id} was cancelled, so it may not "
+                "have run."
+            )
+        return JobOutcome(state=JobState.SUCCEEDED)

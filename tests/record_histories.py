@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from client import Bus, FailureHandler, JobModuleError, set_default_client
 from client.dev_server import temporal_binary
+from client.handle import CoalescedJobHandle
 from tests import jobs
 from tests.conftest import runs_that_released, update_accepted, wait_until
 from worker import ensure_search_attributes, run_worker
@@ -166,6 +167,18 @@ async def scenario_chain(client: Client) -> list[str]:
     return [chain.id]
 
 
+async def scenario_coalesced_dead_letter(client: Client) -> list[str]:
+    """Two coalesced dispatches in one carrier; one fails for good and is parked on its own."""
+    failing, passing = await asyncio.gather(
+        jobs.AlwaysFails.dispatch(token="record-coalesced").on_queue(QUEUE).coalesce(),
+        jobs.Noop.dispatch(i=1).on_queue(QUEUE).coalesce(),
+    )
+    await passing.result()
+    await _expect_failure(failing.result())
+    assert isinstance(failing, CoalescedJobHandle)
+    return [failing.batch_id, f"{failing.batch_id}-c00001", failing.id]
+
+
 async def _expect_failure(awaitable: Awaitable[object]) -> None:
     try:
         await awaitable
@@ -187,6 +200,7 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "batch_spread": scenario_batch_spread,
     "batch_wait_handover": scenario_batch_wait_handover,
     "chain": scenario_chain,
+    "coalesced_dead_letter": scenario_coalesced_dead_letter,
 }
 
 

@@ -22,6 +22,7 @@ EXPECTED = {
     "W0": ["workflows_per_s"],
     "W1": ["jobs_per_s", "dispatch_per_s"],
     "W1L": ["jobs_per_s"],
+    "W1C": ["jobs_per_s", "dispatch_per_s"],
     "W2": ["jobs_per_s"],
     "W2L": ["jobs_per_s"],
     "W3": ["rows_per_s"],

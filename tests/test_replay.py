@@ -18,6 +18,7 @@ def test_histories_are_saved_for_each_shipped_workflow():
     names = {path.stem for path in HISTORIES}
     assert {"job_success", "job_retries", "job_dead_letter_retry"} <= names
     assert {"batch", "batch_1", "batch_failure_retry", "batch_continue_as_new", "chain"} <= names
+    assert {"coalesced_dead_letter", "coalesced_dead_letter_1", "coalesced_dead_letter_2"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
     from workflows.batch_models import (
+        BATCH_CLOSED,
         FAILED_IDS_KEPT,
         HANDING_OVER,
         RELEASE_WAITERS_PATCH,
@@ -31,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         ChunkInput,
         ChunkReport,
         RetryEntry,
+        chunk_workflow_id,
     )
     from workflows.chunk import BatchChunkWorkflow
 
@@ -78,6 +80,8 @@ class BatchWorkflow:
             await self._run_until_finished()
             if not self._batch.failed_job_ids:
                 break
+            if self._options.dead_letter_retention_days is not None:
+                break  # its failed jobs wait in the dead-letter queue, each retried on its own
             # Failed jobs stay retryable (Laravel's queue:retry-batch) until the retention ends.
             retention = timedelta(days=self._options.retention_days)
             try:
@@ -165,7 +169,7 @@ class BatchWorkflow:
                 return
             jobs = sum(len(item.jobs) for item in chunk)
             self._state.chunks_started += 1
-            chunk_id = f"{self._input.batch_id}-c{self._state.chunks_started:05d}"
+            chunk_id = chunk_workflow_id(self._input.batch_id, self._state.chunks_started)
             self._state.open_chunks[chunk_id] = jobs
             self._batch.total_jobs += jobs
             self._batch.pending_jobs += jobs
@@ -230,9 +234,9 @@ class BatchWorkflow:
         if page.page_id in self._state.seen_page_ids:
             return  # a re-sent page is acknowledged, not added twice
         if self._batch.cancelled:
-            raise ApplicationError("cannot add jobs: the batch was cancelled", type="BatchClosed")
+            raise ApplicationError("cannot add jobs: the batch was cancelled", type=BATCH_CLOSED)
         if self._batch.finished or self._all_done():
-            raise ApplicationError("cannot add jobs: the batch has finished", type="BatchClosed")
+            raise ApplicationError("cannot add jobs: the batch has finished", type=BATCH_CLOSED)
 
     # -- progress in -----------------------------------------------------------------------------
 

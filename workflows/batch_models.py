@@ -14,8 +14,21 @@ FAILED_IDS_KEPT = 10_000
 HANDING_OVER = "BatchContinuingAsNew"
 """Error type of a ``wait_finished`` turned away by a run closing for continue-as-new."""
 
+BATCH_CLOSED = "BatchClosed"
+"""Error type of an ``add_page`` refused because the batch was cancelled or has finished."""
+
 RELEASE_WAITERS_PATCH = "release-waiters-on-continue-as-new"
 """Runs that recorded this marker release in-flight ``wait_finished`` calls at a hand-over."""
+
+
+def chunk_workflow_id(batch_id: str, number: int) -> str:
+    """The id of a batch's ``number``-th chunk (from 1)."""
+    return f"{batch_id}-c{number:05d}"
+
+
+def batch_job_id(chunk_id: str, index: int) -> str:
+    """The id a batch job reports (and is dead-lettered) under: its chunk and its place there."""
+    return f"{chunk_id}:{index}"
 
 
 class BatchOptions(BaseModel):
@@ -45,6 +58,10 @@ class BatchOptions(BaseModel):
     """Continue-as-new once the history has this many events (Temporal warns at 10,240)."""
     retention_days: float = 7.0
     """How long a finished batch with failed jobs stays open for ``retry_failed()``."""
+    dead_letter_retention_days: float | None = None
+    """Set for a coalesced dispatch's carrier: a job that fails for good gets a ``JobWorkflow``
+    of its own, parked in the dead-letter queue this long, and the batch closes without
+    waiting for ``retry_failed()``."""
 
 
 class BatchState(BaseModel):

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
-from temporalio.workflow import ActivityCancellationType
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
+from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities import (
@@ -32,9 +32,13 @@ with workflow.unsafe.imports_passed_through():
         run_job,
         run_job_group,
     )
+    from workflows import search_attributes as sa
     from workflows.activity_options import activity_options
-    from workflows.batch_models import ChunkInput, ChunkReport
+    from workflows.batch_models import ChunkInput, ChunkReport, batch_job_id
     from workflows.failures import failure_from
+    from workflows.job import JobWorkflow
+    from workflows.job_models import JobInput
+    from workflows.states import JobState
 
 GROUP_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 GROUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
@@ -91,7 +95,7 @@ class BatchChunkWorkflow:
     async def _entries(self, input: ChunkInput) -> list[Entry]:
         if input.source_chunk_id is None:
             return [
-                Entry(key=f"{input.chunk_id}:{index}", jobs=item.jobs, chain=item.is_chain)
+                Entry(key=batch_job_id(input.chunk_id, index), jobs=item.jobs, chain=item.is_chain)
                 for index, item in enumerate(input.items)
             ]
         loaded = await workflow.execute_activity(
@@ -160,7 +164,7 @@ class BatchChunkWorkflow:
                 failure = failure_from(
                     error, policy=spec.policy, job_id=entry.job_id(), now=workflow.now()
                 )
-                await self._finish(entry.job_id(), failure)
+                await self._finish(entry.job_id(), failure, spec)
             return
         retries = []
         reported = {outcome.index for outcome in result.outcomes}
@@ -172,7 +176,7 @@ class BatchChunkWorkflow:
             elif outcome.retryable and spec.policy.tries > 1:
                 retries.append(self._retry(entry, spec, outcome))
             else:
-                await self._finish(entry.job_id(), outcome.failure)
+                await self._finish(entry.job_id(), outcome.failure, spec)
         await asyncio.gather(*retries)
 
     async def _retry(self, entry: Entry, spec: JobSpec, first: JobAttemptOutcome) -> None:
@@ -184,13 +188,13 @@ class BatchChunkWorkflow:
             await workflow.sleep(timedelta(seconds=delay))
         remaining = spec.policy.model_copy(update={"tries": spec.policy.tries - 1})
         failure = await self._run_job(entry.job_id(), spec.job, spec.payload, remaining, offset=1)
-        await self._finish(entry.job_id(), failure)
+        await self._finish(entry.job_id(), failure, spec)
 
     async def _run_chain(self, entry: Entry) -> None:
         """Steps in order; the first step that fails for good stops the chain."""
         for step, spec in enumerate(entry.jobs):
             failure = await self._run_job(entry.job_id(step), spec.job, spec.payload, spec.policy)
-            await self._finish(entry.job_id(step), failure)
+            await self._finish(entry.job_id(step), failure, spec)
             if failure is not None:
                 self._skip(len(entry.jobs) - step - 1)
                 return
@@ -217,8 +221,12 @@ class BatchChunkWorkflow:
             return failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
         return None
 
-    async def _finish(self, job_id: str, failure: JobFailure | None = None) -> None:
+    async def _finish(
+        self, job_id: str, failure: JobFailure | None = None, spec: JobSpec | None = None
+    ) -> None:
         self._unfinished -= 1
+        if failure is not None and spec is not None:
+            await self._dead_letter(job_id, spec, failure)
         if failure is None:
             self._pending.succeeded += 1
             self._totals.succeeded += 1
@@ -228,6 +236,41 @@ class BatchChunkWorkflow:
             if self._pending.first_failure is None:
                 self._pending.first_failure = failure
         await self._report()
+
+    async def _dead_letter(self, job_id: str, spec: JobSpec, failure: JobFailure) -> None:
+        """A coalesced job that failed for good gets its own JobWorkflow, parked in the DLQ.
+
+        Started before the chunk reports the failure, so once the batch has finished every
+        failed job of it can be found by its id (``jobs failed``, ``jobs retry``).
+        """
+        retention = self._input.options.dead_letter_retention_days
+        if retention is None:
+            return
+        try:
+            await workflow.start_child_workflow(
+                JobWorkflow.run,
+                JobInput(
+                    job=spec.job,
+                    payload=spec.payload,
+                    policy=spec.policy,
+                    dead_letter_retention_days=retention,
+                    failed_before=failure,
+                ),
+                id=job_id,
+                task_queue=spec.policy.queue,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.JOB_CLASS, spec.job),
+                        SearchAttributePair(sa.JOB_QUEUE, spec.policy.queue),
+                        SearchAttributePair(sa.JOB_STATUS, JobState.QUEUED.value),
+                    ]
+                ),
+                static_summary=f"{spec.job.rsplit('.', 1)[-1]} (coalesced)",
+            )
+        except WorkflowAlreadyStartedError:
+            # retry_failed() ran it again and it failed again: its entry is already there.
+            workflow.logger.info("job %s is already in the dead-letter queue", job_id)
 
     def _skip(self, count: int) -> None:
         self._unfinished -= count

@@ -65,6 +65,8 @@ class JobWorkflow:
         while True:
             self._runs += 1
             try:
+                if input.failed_before is not None and self._runs == 1:
+                    raise AttemptsExhausted(input.failed_before)
                 self._result = await self._run_attempts(input, policy)
             except AttemptsExhausted as exhausted:
                 self._failure = exhausted.failure

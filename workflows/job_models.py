@@ -19,6 +19,9 @@ class JobInput(BaseModel):
     batch_id: str | None = None
     dead_letter_retention_days: float = 7.0
     """How long a dead-lettered job waits for retry or forget before it closes as failed."""
+    failed_before: JobFailure | None = None
+    """Set when the job already spent its attempts elsewhere (a coalesced dispatch's carrier
+    batch): the workflow parks it in the dead-letter queue without running it again."""
 
 
 class JobOutcome(BaseModel):
