@@ -13,8 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import BatchItem, Job, JobBatch, JobSpec
 from client.batch_handle import BatchHandle, ChainHandle
@@ -32,6 +34,7 @@ from workflows import (
     ChainInput,
     ChainWorkflow,
 )
+from workflows.batch_models import BATCH_CLOSED
 
 PAGE_BYTES = 1024 * 1024
 """A page of jobs stays near 1 MB, half of Temporal's 2 MB payload limit."""
@@ -163,6 +166,14 @@ async def start_batch(client: Client, batch: BatchInput, *, summary: str) -> Non
         ),
         static_summary=summary,
     )
+
+
+def cancelled_while_streaming(error: WorkflowUpdateFailedError | RPCError) -> bool:
+    """Whether a refused page means the batch was cancelled (it cannot finish before sealed)."""
+    if isinstance(error, WorkflowUpdateFailedError):
+        cause = error.cause
+        return isinstance(cause, ApplicationError) and cause.type == BATCH_CLOSED
+    return error.status == RPCStatusCode.NOT_FOUND  # cancelled, and closed already
 
 
 PAGES_IN_FLIGHT = 4
@@ -302,6 +313,11 @@ class PendingBatch(_PendingGroup):
         except TypeError:
             await handle.cancel()  # a bad entry deep in a generator: stop what was sent
             raise
+        except (WorkflowUpdateFailedError, RPCError) as error:
+            if not cancelled_while_streaming(error):
+                raise
+            # Its first failure (or a cancel()) came before all its pages were in: the jobs not
+            # sent yet never start, as jobs of a cancelled batch never do. The handle says so.
         return handle
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Iterator
 
 import pytest
 from temporalio.client import Client
@@ -88,16 +90,19 @@ async def test_allow_failures_with_no_failures_runs_then(queue: str, worker: Wor
 async def test_first_failure_cancels_jobs_that_have_not_started(queue: str, worker: WorkerFactory):
     token = f"cancel-first-{queue}"
     async with worker(queue):
-        # 3 chunks of 5; each job takes 0.5 s, one at a time per group: job 0 fails at once.
+        # 3 chunks of 5, one job at a time per group: job 0 fails after 0.2 s, when all three
+        # pages are in and each chunk's first job is still in its 0.6 s.
         items = [
-            jobs.FailsIf(token=token, i=i, bad=[0], seconds=0 if i == 0 else 0.5) for i in range(15)
+            jobs.FailsIf(token=token, i=i, bad=[0], seconds=0.2 if i == 0 else 0.6)
+            for i in range(15)
         ]
         final = await (
             await dispatch_batch(items, token, queue, chunk_size=5, group_concurrency=1)
         ).wait()
     assert final.cancelled
+    assert final.total_jobs == 15
+    assert (final.processed_jobs, final.failed_jobs) == (0, 1)
     assert len(jobs.batch_runs[token]) < 15
-    assert final.pending_jobs > 0
 
 
 async def test_retryable_job_in_a_batch_retries_with_its_own_policy(
@@ -260,3 +265,33 @@ async def test_wait_in_flight_rides_through_continue_as_new(
     assert final.finished and (final.processed_jobs, final.pending_jobs) == (150, 0)
     assert sorted(jobs.batch_runs[token]) == list(range(150))
     assert roles(token) == ["then", "finally"]
+
+
+async def test_a_batch_cancelled_while_its_pages_stream_in_still_returns_its_handle(
+    client: Client, server_address: str, queue: str, spawn_worker
+):
+    spawn_worker(queue)  # another process: it keeps working while the generator below blocks
+    token = f"cancel-streaming-{queue}"
+    cancelled = f'TaskQueue = "{queue}" AND JobClass = "batch" AND JobStatus = "cancelled"'
+
+    async def until_cancelled() -> None:
+        own = await Client.connect(server_address)  # this thread's own loop and connection
+
+        async def count() -> int:
+            return (await own.count_workflows(cancelled)).count
+
+        await wait_until(count, interval=0.1)
+
+    def items() -> Iterator[jobs.FailsIf]:
+        for i in range(15):
+            if i == 11:  # page 1 (jobs 0-4) has started the batch; its job 0 fails for good
+                waiter = threading.Thread(target=asyncio.run, args=(until_cancelled(),))
+                waiter.start()
+                waiter.join(timeout=30)
+            yield jobs.FailsIf(token=token, i=i, bad=[0])
+
+    batch = await Bus.batch(items()).on_queue(queue).tune(chunk_size=5).dispatch()
+    final = await batch.wait()
+    assert final.cancelled
+    assert final.failed_jobs == 1
+    assert final.total_jobs < 15  # the pages refused after the cancel never became jobs
