@@ -31,9 +31,6 @@ from client.handle import CARRIER_PREFIX, CoalescedJobHandle
 from workflows import BatchInput, BatchOptions
 from workflows.batch_models import batch_job_id, chunk_workflow_id
 
-DEFAULT_WINDOW_SECONDS = 0.002
-"""How long a carrier waits for more dispatches after its first: a bound on added latency."""
-
 CARRIER_JOBS = 1000
 """Jobs per carrier at most: one chunk, so a job's id is known before the carrier starts."""
 

@@ -30,6 +30,9 @@ from workflows import BATCH_ID, JOB_CLASS, JOB_QUEUE, JOB_STATUS, JobInput, JobS
 if TYPE_CHECKING:
     from activities import Job
 
+COALESCE_WINDOW_SECONDS = 0.002
+"""How long a coalesced dispatch waits for others to share its carrier: its added latency."""
+
 PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024
 """Temporal rejects any payload over 2 MB (blob size limit)."""
 
@@ -109,7 +112,7 @@ class PendingDispatch:
         self._overrides["local"] = local
         return self
 
-    def coalesce(self, window: float = 0.002) -> Self:
+    def coalesce(self, window: float = COALESCE_WINDOW_SECONDS) -> Self:
         """Send together with the dispatches made within ``window`` seconds: one carrier batch.
 
         For floods of small independent jobs (see ``client.coalesce``): each job keeps its own

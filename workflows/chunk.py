@@ -3,7 +3,9 @@
 First attempts run many to an activity (``run_job_group``); a job whose first attempt fails is
 retried on its own with its remaining tries and its backoff. Chains run step by step. Progress
 goes to the batch as signals (deltas), at most about once a second, and at once on a failure,
-so the batch can run ``catch`` and cancel without waiting for the chunk to end.
+so the batch can run ``catch`` and cancel without waiting for the chunk to end. In a coalesced
+dispatch's carrier, a job that fails for good is also handed to a parked ``JobWorkflow`` of its
+own: the dead-letter queue.
 """
 
 from __future__ import annotations
@@ -269,7 +271,7 @@ class BatchChunkWorkflow:
                 static_summary=f"{spec.job.rsplit('.', 1)[-1]} (coalesced)",
             )
         except WorkflowAlreadyStartedError:
-            # retry_failed() ran it again and it failed again: its entry is already there.
+            # A workflow of this id is open already (an earlier failure of it): keep that one.
             workflow.logger.info("job %s is already in the dead-letter queue", job_id)
 
     def _skip(self, count: int) -> None:
