@@ -175,16 +175,25 @@ class CoalescedJobHandle(JobHandle):
     batch_id: str = ""
 
     async def status(self) -> JobState | str:
-        """queued until the carrier finished, then succeeded; or the dead-lettered job's state."""
+        """queued until the carrier closed, then succeeded; or the dead-lettered job's state.
+
+        Read from the server's descriptions, as ``JobHandle.status()``: no worker needed.
+        """
         # The carrier first: a job dead-lettered after this read is still found below.
-        batch = await BatchHandle(id=self.batch_id, client=self.client).status()
+        try:
+            carrier = await self.client.get_workflow_handle(self.batch_id).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                raise JobNotFoundError(self.id) from None
+            raise
         try:
             return await super().status()
         except JobNotFoundError:
             pass
-        if batch.cancelled:
+        if carrier.typed_search_attributes.get(JOB_STATUS) == "cancelled":
             return "cancelled"
-        return JobState.SUCCEEDED if batch.finished else JobState.QUEUED
+        closed = carrier.status == WorkflowExecutionStatus.COMPLETED
+        return JobState.SUCCEEDED if closed else JobState.QUEUED
 
     async def outcome(self) -> JobOutcome:
         """Wait for the carrier to finish; a dead-lettered job answers from its own workflow."""
