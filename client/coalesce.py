@@ -118,10 +118,11 @@ async def _start(carrier: _Carrier) -> None:
     )
     try:
         await start_batch(carrier.client, batch, summary=f"{len(carrier.items)} coalesced jobs")
-    except BaseException as error:
+    except Exception as error:
         carrier.started.set_exception(error)
         carrier.started.exception()  # marked as retrieved: every waiting dispatch re-raises it
-        if not isinstance(error, Exception):
-            raise
+    except BaseException:
+        carrier.started.cancel()  # the loop is shutting down: the waiting dispatches end too
+        raise
     else:
         carrier.started.set_result(None)
