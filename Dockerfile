@@ -32,5 +32,5 @@ ENV JOBS_MODULES=app.jobs \
 
 # `exec` makes the worker PID 1's direct replacement, so SIGTERM from `docker stop` reaches it
 # and in-flight jobs drain (give the container a stop timeout above
-# JOBS_GRACEFUL_SHUTDOWN_SECONDS). Override the command to run anything else, e.g. `jobs ...`.
+# JOBS_GRACEFUL_SHUTDOWN_SECONDS). Override the command to run anything else, e.g. `jobmodule ...`.
 CMD ["sh", "-c", "exec python worker.py --jobs \"$JOBS_MODULES\" --queue \"$JOBS_QUEUES\""]

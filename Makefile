@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/jobs dev --demo --jobs app.jobs,examples.import_csv --queue default,imports
+	$(BIN)/jobmodule dev --demo --jobs app.jobs,examples.import_csv --queue default,imports
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# client/ installs as `jobmodule` (pyproject.toml's package-dir), so mypy reads a tree of links
+# that has the installed names: build/typecheck/jobmodule/ -> client/*, activities/, workflows/.
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	rm -rf build/typecheck && mkdir -p build/typecheck/jobmodule
+	for entry in client/* activities workflows; do ln -s "$(CURDIR)/$$entry" build/typecheck/jobmodule/; done
+	$(BIN)/mypy build/typecheck/jobmodule app examples worker.py
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
@@ -33,4 +37,4 @@ bench: $(STAMP)
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .jobmodule .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .jobmodule .mypy_cache .ruff_cache .pytest_cache build

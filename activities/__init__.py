@@ -1,13 +1,14 @@
 """Where user code runs: the Job base class, its registry, and the activities that run jobs.
 
 This package imports nothing else of jobmodule's, so workflow modules can pass it through the
-sandbox and user job modules stay light.
+sandbox. Ids (``ids``) are built and parsed here, in the lowest layer, because every layer
+reads them.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from activities.batch_models import (
+from jobmodule.activities.batch_models import (
     BatchItem,
     GroupedJob,
     JobAttemptOutcome,
@@ -18,13 +19,14 @@ from activities.batch_models import (
     LoadChunkItemsInput,
     LoadedItem,
 )
-from activities.context import JobContext
-from activities.errors import (
+from jobmodule.activities.context import JobContext
+from jobmodule.activities.errors import (
     INVALID_PAYLOAD,
     JOB_FAILED,
     JOB_RELEASED,
     NON_RETRYABLE_ERROR_TYPES,
     UNKNOWN_JOB,
+    ChunkHistoryError,
     JobDefinitionError,
     JobFailedError,
     JobModuleError,
@@ -32,13 +34,14 @@ from activities.errors import (
     PayloadTooLargeError,
     UnknownJobError,
 )
-from activities.failure import JobFailure
-from activities.group import run_job_group
-from activities.job import Job
-from activities.load_chunk import load_chunk_items
-from activities.models import FailedHookInput, RunJobInput
-from activities.policy import BackoffSpec, JobPolicy
-from activities.runner import run_failed_hook, run_job
+from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.group import run_job_group
+from jobmodule.activities.job import Job, registry
+from jobmodule.activities.load_chunk import load_chunk_items
+from jobmodule.activities.models import FailedHookInput, RunJobInput
+from jobmodule.activities.policy import BackoffSpec, JobPolicy
+from jobmodule.activities.registry import JobRegistry
+from jobmodule.activities.runner import run_failed_hook, run_job
 
 ALL_ACTIVITIES: list[Callable[..., Any]] = [
     run_job,
@@ -55,6 +58,8 @@ __all__ = [
     "BackoffSpec",
     "JobFailure",
     "JobContext",
+    "JobRegistry",
+    "registry",
     # activities and their inputs
     "ALL_ACTIVITIES",
     "run_job",
@@ -75,6 +80,7 @@ __all__ = [
     "JobAttemptOutcome",
     # errors
     "JobModuleError",
+    "ChunkHistoryError",
     "JobDefinitionError",
     "JobFailedError",
     "JobReleasedError",

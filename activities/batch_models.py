@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from activities.failure import JobFailure
-from activities.policy import JobPolicy, shared
+from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.policy import JobPolicy, shared
 
 
 class JobBatch(BaseModel):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from activities.batch_models import JobBatch
-    from activities.failure import JobFailure
+    from jobmodule.activities.batch_models import JobBatch
+    from jobmodule.activities.failure import JobFailure
 
 
 @dataclass
@@ -32,7 +32,6 @@ class JobContext:
     """For a batch's catch callback: the failure that triggered it."""
     send_heartbeat: Callable[[Any], None] | None = None
     """How this attempt reports liveness and its checkpoint (set by the running activity)."""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 current_job_context: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar(

@@ -65,3 +65,7 @@ class JobReleasedError(JobModuleError):
     def __init__(self, delay: float) -> None:
         self.delay = delay
         super().__init__(f"released back onto the queue for {delay:g}s")
+
+
+class ChunkHistoryError(JobModuleError):
+    """A batch chunk's jobs could not be read back from its history (``retry_failed()``)."""

@@ -17,11 +17,17 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import errors
-from activities.batch_models import GroupedJob, JobAttemptOutcome, JobGroupInput, JobGroupResult
-from activities.context import JobContext, current_job_context
-from activities.failure import JobFailure
-from activities.runner import call_maybe_async, instantiate, to_application_error
+from jobmodule.activities import errors
+from jobmodule.activities.batch_models import (
+    GroupedJob,
+    JobAttemptOutcome,
+    JobGroupInput,
+    JobGroupResult,
+)
+from jobmodule.activities.context import JobContext, current_job_context
+from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.ids import batch_job_id
+from jobmodule.activities.runner import call_maybe_async, instantiate, to_application_error
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 """How often a group reports liveness (its heartbeat timeout is 10 s) and hears of a cancel."""
@@ -71,7 +77,7 @@ def outcome_of_error(
 async def run_one(grouped: GroupedJob, group: JobGroupInput, progress: GroupProgress) -> None:
     """Run the first attempt of one job of the group and record its outcome."""
     spec = grouped.spec
-    job_id = grouped.job_id or f"{group.chunk_id}:{grouped.index}"
+    job_id = grouped.job_id or batch_job_id(group.chunk_id, grouped.index)
     try:
         job = instantiate(spec.job, spec.payload)
     except ApplicationError as error:

@@ -1,8 +1,9 @@
 """The Job base class: a pydantic model; its fields are the payload, ``handle()`` is the work.
 
 Class attributes carry Laravel's policy (``queue``, ``tries``, ``backoff``, ``timeout``); they are
-ClassVars, so they never become payload fields. Dispatching lives in ``client.Job``, which adds
+ClassVars, so they never become payload fields. Dispatching lives in ``jobmodule.Job``, which adds
 ``dispatch()`` on top of this class, so this layer imports nothing but pydantic and temporalio.
+``registry``, at the end, is the one table of job classes by name.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from pydantic import BaseModel, ConfigDict
 
-from activities import registry
-from activities.context import JobContext, current_job_context
-from activities.errors import JobDefinitionError, JobFailedError, JobReleasedError
-from activities.failure import JobFailure
-from activities.policy import BackoffSpec, JobPolicy
+from jobmodule.activities.context import JobContext, current_job_context
+from jobmodule.activities.errors import JobDefinitionError, JobFailedError, JobReleasedError
+from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.policy import BackoffSpec, JobPolicy
+from jobmodule.activities.registry import JobRegistry
 
 if TYPE_CHECKING:
-    from activities.batch_models import JobBatch
+    from jobmodule.activities.batch_models import JobBatch
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
@@ -165,3 +166,7 @@ class Job(BaseModel):
             context = JobContext(job_id="local", attempt=1)
             current_job_context.set(context)
         return context
+
+
+registry: JobRegistry[Job] = JobRegistry()
+"""Every job class by name; ``Job`` subclasses add themselves when they are defined."""

@@ -11,7 +11,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 
-from activities.batch_models import BatchItem, LoadChunkItemsInput, LoadedItem
+from jobmodule.activities.batch_models import BatchItem, LoadChunkItemsInput, LoadedItem
+from jobmodule.activities.errors import ChunkHistoryError
 
 
 @activity.defn(name="load_chunk_items")
@@ -30,4 +31,4 @@ async def load_chunk_items(input: LoadChunkItemsInput) -> list[LoadedItem]:
             for index, item in enumerate(chunk["items"])
             if index in wanted
         ]
-    raise RuntimeError(f"chunk {input.chunk_id} has no start event")
+    raise ChunkHistoryError(f"chunk {input.chunk_id} has no start event")

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from activities.batch_models import JobBatch
-from activities.failure import JobFailure
-from activities.policy import JobPolicy
+from jobmodule.activities.batch_models import JobBatch
+from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.policy import JobPolicy
 
 
 class RunJobInput(BaseModel):

@@ -17,11 +17,11 @@ from pydantic import ValidationError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import errors, registry
-from activities.context import JobContext, current_job_context
-from activities.job import Job
-from activities.models import FailedHookInput, RunJobInput
-from activities.policy import JobPolicy
+from jobmodule.activities import errors
+from jobmodule.activities.context import JobContext, current_job_context
+from jobmodule.activities.job import Job, registry
+from jobmodule.activities.models import FailedHookInput, RunJobInput
+from jobmodule.activities.policy import JobPolicy
 
 ATTEMPT_DETAIL = "jobmodule_attempt"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from client import Job, JobFailure
+from jobmodule import Job, JobFailure
 
 log = logging.getLogger(__name__)
 

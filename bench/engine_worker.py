@@ -14,9 +14,9 @@ from datetime import timedelta
 from temporalio.worker import Worker
 
 from bench.engine_workflow import EmptyWorkflow
-from client.connection import connect
-from client.settings import JobSettings
-from worker import workflow_runner
+from jobmodule.connection import connect
+from jobmodule.settings import JobSettings
+from jobmodule.worker import workflow_runner
 
 
 async def run(queue: str) -> None:

@@ -29,8 +29,8 @@ from bench.ours import OurSide, batch_api
 from bench.report import write_reports
 from bench.servers import redis_available, start_redis, start_temporal, stop_process
 from bench.spec import BATCH_WORKLOADS, DESCRIPTIONS, WORKLOADS, Context, Sizes
-from client import set_default_client
-from client.connection import connect
+from jobmodule import set_default_client
+from jobmodule.connection import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMS = ("ours", "celery", "celery_durable")

@@ -7,7 +7,7 @@ import time
 
 from bench.csv_import import count_rows, import_chunk
 from bench.records import record
-from client import Job
+from jobmodule import Job
 
 
 class Noop(Job):

@@ -38,7 +38,7 @@ Result = dict[str, Any]
 def batch_api() -> Any:
     """``client.Bus`` if batches exist yet; Skipped otherwise."""
     try:
-        from client import Bus
+        from jobmodule import Bus
 
         _ = Bus.batch
     except (ImportError, AttributeError):
@@ -175,7 +175,7 @@ class OurSide:
 
     async def w_w1c(self, queue: str) -> Result:
         """W1 dispatched with ``.coalesce()``: each burst of dispatches is one carrier batch."""
-        from client.batch_handle import BatchHandle
+        from jobmodule.batches.handle import BatchHandle
 
         count = self.ctx.sizes.w1_jobs
         worker = start_our_worker(self.ctx, queue)

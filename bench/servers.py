@@ -15,8 +15,8 @@ from pathlib import Path
 
 import psutil
 
-from client.dev_server import dev_server_command, wait_for_port
-from client.settings import JobSettings
+from jobmodule.dev.server import dev_server_command, wait_for_port
+from jobmodule.settings import JobSettings
 
 LOOPBACK = "127.0.0.1"
 
@@ -74,7 +74,7 @@ def start_redis(work_dir: Path, profile: str) -> tuple[subprocess.Popen[bytes], 
 def start_temporal(
     work_dir: Path, *, in_memory: bool = False
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the embedded dev server on a fresh SQLite file, as ``jobs dev`` would.
+    """Start the embedded dev server on a fresh SQLite file, as ``jobmodule dev`` would.
 
     ``in_memory`` drops the file (SQLite in memory), to see what persistence costs.
     """

@@ -1,6 +1,7 @@
-"""The public API: define jobs, dispatch them, follow them, and work the dead-letter queue.
+"""jobmodule: durable background jobs, batches and cron schedules on Temporal.
 
-from client import Job
+```python
+from jobmodule import Job
 
 class ProcessUserData(Job):
     user_id: int
@@ -8,9 +9,15 @@ class ProcessUserData(Job):
     async def handle(self) -> None: ...
 
 job = await ProcessUserData.dispatch(user_id=7)
+```
+
+This package is the public API; each concept lives in a folder of its own (``jobs``,
+``batches``, ``failures``, ``schedules``), above ``workflows`` and ``activities``. Everything a
+user needs is exported here, every error included.
 """
 
-from activities import (
+from jobmodule.activities import (
+    ChunkHistoryError,
     JobBatch,
     JobDefinitionError,
     JobFailure,
@@ -19,36 +26,36 @@ from activities import (
     PayloadTooLargeError,
     UnknownJobError,
 )
-from client.batch_handle import (
+from jobmodule.batches import BatchHandle, Bus, ChainHandle, PendingBatch, PendingChain
+from jobmodule.connection import connect, get_default_client, set_default_client
+from jobmodule.errors import (
     BatchClosedError,
-    BatchHandle,
     BatchNotFoundError,
+    BatchOperationError,
     BatchStateError,
-    ChainHandle,
-)
-from client.bus import Bus, PendingBatch, PendingChain
-from client.connection import connect, get_default_client, set_default_client
-from client.dispatch import PendingDispatch
-from client.errors import (
+    JobCancelledError,
     JobDeadLetteredError,
     JobExpiredError,
     JobForgottenError,
     JobNotFoundError,
+    JobTerminatedError,
     NotDeadLetteredError,
+    SearchAttributesMissingError,
     ServerUnreachableError,
 )
-from client.failures import FailedJob, FailureHandler
-from client.handle import CoalescedJobHandle, JobHandle, job_handle
-from client.job import Job
-from client.scheduler import (
+from jobmodule.failures import FailedJob, FailureHandler
+from jobmodule.jobs import CoalescedJobHandle, Job, JobHandle, PendingDispatch, job_handle
+from jobmodule.schedules import (
+    InvalidCronError,
+    InvalidTimezoneError,
     JobSchedule,
     JobScheduler,
     ScheduleNotFoundError,
     ScheduleOptions,
     ScheduleRun,
 )
-from client.settings import JobSettings
-from workflows import JobState
+from jobmodule.settings import JobSettings
+from jobmodule.workflows import ChainResult, JobOutcome, JobState
 
 __all__ = [
     # defining and dispatching jobs
@@ -59,6 +66,7 @@ __all__ = [
     "CoalescedJobHandle",
     "job_handle",
     "JobState",
+    "JobOutcome",
     "JobFailure",
     # batches and chains
     "Bus",
@@ -67,15 +75,12 @@ __all__ = [
     "BatchHandle",
     "ChainHandle",
     "JobBatch",
-    "BatchClosedError",
-    "BatchNotFoundError",
-    "BatchStateError",
+    "ChainResult",
     # schedules
     "JobScheduler",
     "JobSchedule",
     "ScheduleRun",
     "ScheduleOptions",
-    "ScheduleNotFoundError",
     # the dead-letter queue
     "FailureHandler",
     "FailedJob",
@@ -84,15 +89,26 @@ __all__ = [
     "get_default_client",
     "set_default_client",
     "JobSettings",
-    # errors
+    # errors: every one derives from JobModuleError
     "JobModuleError",
     "JobDefinitionError",
     "UnknownJobError",
     "PayloadTooLargeError",
     "ServerUnreachableError",
+    "SearchAttributesMissingError",
     "JobNotFoundError",
     "NotDeadLetteredError",
     "JobDeadLetteredError",
     "JobForgottenError",
     "JobExpiredError",
+    "JobCancelledError",
+    "JobTerminatedError",
+    "BatchClosedError",
+    "BatchNotFoundError",
+    "BatchStateError",
+    "BatchOperationError",
+    "ChunkHistoryError",
+    "ScheduleNotFoundError",
+    "InvalidCronError",
+    "InvalidTimezoneError",
 ]

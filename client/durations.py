@@ -9,6 +9,11 @@ _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
+def as_timedelta(value: timedelta | float) -> timedelta:
+    """Accept seconds or a timedelta, as Laravel accepts seconds or a DateInterval."""
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse ``10s``-style text; a bare number means seconds. Raises ValueError naming the fix."""
     value = text.strip().lower()

@@ -22,10 +22,8 @@ class JobSettings(BaseSettings):
 
     dead_letter_retention_days: float = Field(default=7.0, gt=0)
     """How long a dead-lettered job waits for retry/forget before it closes as failed."""
-    default_queue: str = "default"
-    """The queue for jobs that name none."""
     state_dir: Path = Path(".jobmodule")
-    """Where ``jobs dev`` keeps the SQLite database of the embedded server."""
+    """Where ``jobmodule dev`` keeps the embedded server's SQLite database and its log."""
     dev_port: int = 7233
     """gRPC port of the embedded dev server."""
     dev_ui_port: int = 8233

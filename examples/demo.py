@@ -1,6 +1,6 @@
 """Dispatch jobs that succeed, retry and land in the dead-letter queue, and say what happened.
 
-``make run`` starts it through ``jobs dev --demo``; it also runs on its own against a running
+``make run`` starts it through ``jobmodule dev --demo``; it also runs on its own against a running
 server and worker: ``python -m examples.demo``.
 """
 
@@ -12,8 +12,8 @@ from datetime import timedelta
 from temporalio.client import Client
 
 from app.jobs import ChargeCard, ProcessUserData, SyncInvoiceEmail
-from client import FailureHandler, JobModuleError, connect, set_default_client
 from examples.import_csv import main as import_csv
+from jobmodule import FailureHandler, JobModuleError, connect, set_default_client
 
 
 async def main(client: Client | None = None) -> None:
@@ -34,9 +34,9 @@ async def main(client: Client | None = None) -> None:
         print(f"  ChargeCard        -> {error}")
     print(f"  delayed job       -> {await delayed.result()}")
 
-    for row in await FailureHandler(client).list():
+    for row in await FailureHandler().using(client).list():
         print(f"  dead-lettered: {row.id} {row.job} after {row.attempts} attempts: {row.exception}")
-    print("Try: jobs failed | jobs retry ID | jobs forget ID | jobs flush")
+    print("Try: jobmodule failed | jobmodule retry ID | jobmodule forget ID | jobmodule flush")
 
     print("\nImporting a 1,000,000-row CSV into SQLite as one batch of chunk jobs:")
     await import_csv(client)

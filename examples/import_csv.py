@@ -4,7 +4,7 @@ The payloads carry byte offsets into the file, never rows, so no payload grows w
 Each chunk job inserts its rows idempotently (``INSERT OR REPLACE`` on the id) and heartbeats
 how far it got, so an attempt after a worker crash resumes from its checkpoint.
 
-    python -m examples.import_csv            # against a running `jobs dev --queue default,imports`
+    python -m examples.import_csv    # against a running `jobmodule dev --queue default,imports`
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from client import Bus, Job, connect, set_default_client
+from jobmodule import Bus, Job, connect, set_default_client
 
 ROWS = 1_000_000
 CHUNK_ROWS = 5_000

@@ -19,9 +19,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from client import JobSettings, set_default_client
-from client.dev_server import dynamic_config_args, temporal_binary
-from worker import ensure_search_attributes, run_worker
+from jobmodule import JobSettings, set_default_client
+from jobmodule.connection import ensure_search_attributes
+from jobmodule.dev.server import dynamic_config_args, temporal_binary
+from jobmodule.worker import run_worker
 
 TEST_SETTINGS = JobSettings(graceful_shutdown_seconds=10, workflow_sandbox=True)
 """In-process test workers run the workflows sandboxed: a non-deterministic call fails here."""
@@ -78,7 +79,7 @@ def worker(client: Client) -> WorkerFactory:
         task = asyncio.create_task(
             run_worker(
                 queues=list(queues),
-                job_modules=["tests.jobs"],
+                job_modules=["tests.sample_jobs"],
                 client=client,
                 settings=settings,
                 stop=stop,
@@ -144,7 +145,7 @@ def spawn_worker(server_address: str) -> Iterator[object]:
     def spawn(queue: str, *extra: str, ready: int = 1) -> subprocess.Popen[str]:
         env = {**os.environ, "TEMPORAL_ADDRESS": server_address, "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(
-            [sys.executable, "worker.py", "--jobs", "tests.jobs", "--queue", queue, *extra],
+            [sys.executable, "worker.py", "--jobs", "tests.sample_jobs", "--queue", queue, *extra],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

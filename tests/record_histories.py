@@ -17,12 +17,13 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from client import Bus, FailureHandler, JobModuleError, set_default_client
-from client.dev_server import temporal_binary
-from client.handle import CoalescedJobHandle
-from tests import jobs
+from jobmodule import Bus, FailureHandler, JobModuleError, set_default_client
+from jobmodule.connection import ensure_search_attributes
+from jobmodule.dev.server import temporal_binary
+from jobmodule.jobs.handle import CoalescedJobHandle
+from jobmodule.worker import run_worker
+from tests import sample_jobs as jobs
 from tests.conftest import runs_that_released, update_accepted, wait_until
-from worker import ensure_search_attributes, run_worker
 
 HISTORIES = Path(__file__).parent / "histories"
 QUEUE = "record"
@@ -61,7 +62,7 @@ async def scenario_dead_letter_retry(client: Client) -> str:
     job = await jobs.FailsUntilFlagged.dispatch(marker=str(marker)).on_queue(QUEUE)
     await _expect_failure(job.result())
     marker.touch()
-    await FailureHandler(client).retry(job.id)
+    await FailureHandler().using(client).retry(job.id)
     await job.result()
     return job.id
 
@@ -69,7 +70,7 @@ async def scenario_dead_letter_retry(client: Client) -> str:
 async def scenario_dead_letter_forget(client: Client) -> str:
     job = await jobs.AlwaysFails.dispatch(token="record").on_queue(QUEUE)
     await _expect_failure(job.result())
-    await FailureHandler(client).forget(job.id)
+    await FailureHandler().using(client).forget(job.id)
     await _expect_failure(job.result())
     return job.id
 
@@ -225,7 +226,7 @@ async def main() -> None:
     worker = asyncio.create_task(
         run_worker(
             queues=[QUEUE],
-            job_modules=["tests.jobs"],
+            job_modules=["tests.sample_jobs"],
             client=env.client,
             stop=stop,
             own_process=False,

@@ -1,25 +1,27 @@
-"""Deterministic orchestration: JobWorkflow and its input, outcome and search attributes."""
+"""Deterministic orchestration: the job, batch, chunk and chain workflows, their models, and
+the search attributes and start attributes they are found by."""
 
-from workflows.batch import BatchWorkflow
-from workflows.batch_models import (
+from jobmodule.workflows.batch import BatchWorkflow
+from jobmodule.workflows.batch_models import (
     AddPageInput,
     BatchInput,
     BatchOptions,
     ChainInput,
     ChainResult,
 )
-from workflows.chain import ChainWorkflow
-from workflows.chunk import BatchChunkWorkflow
-from workflows.job import JobWorkflow
-from workflows.job_models import JobInput, JobOutcome
-from workflows.search_attributes import (
+from jobmodule.workflows.chain import ChainWorkflow
+from jobmodule.workflows.chunk import BatchChunkWorkflow
+from jobmodule.workflows.job import JobWorkflow
+from jobmodule.workflows.job_models import JobInput, JobOutcome
+from jobmodule.workflows.job_start import JobStart, batch_search_attributes, job_start
+from jobmodule.workflows.search_attributes import (
     ALL_SEARCH_ATTRIBUTES,
     BATCH_ID,
     JOB_CLASS,
     JOB_QUEUE,
     JOB_STATUS,
 )
-from workflows.states import SETTLED_STATES, JobState
+from jobmodule.workflows.states import SETTLED_STATES, JobState
 
 ALL_WORKFLOWS: list[type] = [JobWorkflow, BatchWorkflow, BatchChunkWorkflow, ChainWorkflow]
 """Every workflow a worker registers."""
@@ -41,7 +43,10 @@ __all__ = [
     "JobOutcome",
     "JobState",
     "SETTLED_STATES",
-    # search attributes
+    # search attributes and start attributes
+    "JobStart",
+    "job_start",
+    "batch_search_attributes",
     "ALL_SEARCH_ATTRIBUTES",
     "BATCH_ID",
     "JOB_CLASS",

@@ -7,8 +7,8 @@ from typing import Any
 
 from temporalio.common import Priority, RetryPolicy
 
-from activities import NON_RETRYABLE_ERROR_TYPES, JobPolicy
-from activities.policy import (
+from jobmodule.activities import NON_RETRYABLE_ERROR_TYPES, JobPolicy
+from jobmodule.activities.policy import (
     EXPONENTIAL_COEFFICIENT,
     EXPONENTIAL_INITIAL_SECONDS,
     EXPONENTIAL_MAX_SECONDS,

@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Literal
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities import BatchItem, JobBatch, JobFailure, JobSpec, RunJobInput, run_job
-    from workflows import search_attributes as sa
-    from workflows.activity_options import activity_options
-    from workflows.batch_models import (
+    from jobmodule.activities import (
+        BatchItem,
+        JobBatch,
+        JobFailure,
+        JobSpec,
+        RunJobInput,
+        ids,
+        run_job,
+    )
+    from jobmodule.activities.ids import Callback
+    from jobmodule.workflows import search_attributes as sa
+    from jobmodule.workflows.activity_options import activity_options
+    from jobmodule.workflows.batch_models import (
         BATCH_CLOSED,
+        CHUNK_PROGRESS_SIGNAL,
         FAILED_IDS_KEPT,
         HANDING_OVER,
         RELEASE_WAITERS_PATCH,
@@ -32,11 +41,9 @@ with workflow.unsafe.imports_passed_through():
         ChunkInput,
         ChunkReport,
         RetryEntry,
-        chunk_workflow_id,
     )
-    from workflows.chunk import BatchChunkWorkflow
-
-Callback = Literal["then", "catch", "finally"]
+    from jobmodule.workflows.chunk import BatchChunkWorkflow
+    from jobmodule.workflows.states import JobState
 
 
 @workflow.defn(name="BatchWorkflow")
@@ -169,7 +176,7 @@ class BatchWorkflow:
                 return
             jobs = sum(len(item.jobs) for item in chunk)
             self._state.chunks_started += 1
-            chunk_id = chunk_workflow_id(self._input.batch_id, self._state.chunks_started)
+            chunk_id = ids.chunk_id(self._input.batch_id, self._state.chunks_started)
             self._state.open_chunks[chunk_id] = jobs
             self._batch.total_jobs += jobs
             self._batch.pending_jobs += jobs
@@ -240,7 +247,7 @@ class BatchWorkflow:
 
     # -- progress in -----------------------------------------------------------------------------
 
-    @workflow.signal(name="chunk_progress")
+    @workflow.signal(name=CHUNK_PROGRESS_SIGNAL)
     def chunk_progress(self, report: ChunkReport) -> None:
         """Deltas from a chunk: successes, failures (ids), jobs that will never run."""
         batch = self._batch
@@ -274,7 +281,7 @@ class BatchWorkflow:
             return
         self._batch.cancelled = True
         self._batch.cancelled_at = workflow.now()
-        workflow.upsert_search_attributes([sa.JOB_STATUS.value_set("cancelled")])
+        workflow.upsert_search_attributes([sa.JOB_STATUS.value_set(JobState.CANCELLED.value)])
         for chunk_id in list(self._state.open_chunks):
             handle = workflow.get_external_workflow_handle(chunk_id)
             self._cancellations.append(asyncio.create_task(handle.cancel()))
@@ -285,10 +292,9 @@ class BatchWorkflow:
         """Run the failed jobs of a finished batch again (Laravel's ``queue:retry-batch``)."""
         by_chunk: dict[str, list[RetryEntry]] = {}
         for job_id in self._batch.failed_job_ids:
-            chunk_id, _, position = job_id.rpartition(":")
-            index, _, step = position.partition(".")
-            by_chunk.setdefault(chunk_id, []).append(
-                RetryEntry(index=int(index), chain_offset=int(step or 0))
+            ref = ids.parse_batch_job_id(job_id)
+            by_chunk.setdefault(ref.chunk_id, []).append(
+                RetryEntry(index=ref.index, chain_offset=ref.step)
             )
         count = len(self._batch.failed_job_ids)
         self._batch.failed_job_ids = []
@@ -301,7 +307,7 @@ class BatchWorkflow:
         self._state.first_failure = None
         self._state.retry_rounds += 1
         for number, (source, retries) in enumerate(by_chunk.items(), start=1):
-            chunk_id = f"{self._input.batch_id}-r{self._state.retry_rounds}-{number:05d}"
+            chunk_id = ids.retry_chunk_id(self._input.batch_id, self._state.retry_rounds, number)
             self._state.open_chunks[chunk_id] = len(retries)
             await self._start_chunk(ChunkInput(
                 batch_id=self._input.batch_id,
@@ -370,7 +376,7 @@ class BatchWorkflow:
                 RunJobInput(
                     job=spec.job,
                     payload=spec.payload,
-                    job_id=f"{self._input.batch_id}:{which}",
+                    job_id=ids.callback_job_id(self._input.batch_id, which),
                     policy=spec.policy,
                     batch_id=self._input.batch_id,
                     batch=self._batch,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from activities import BatchItem, JobBatch, JobFailure, JobSpec
+from jobmodule.activities import BatchItem, JobBatch, JobFailure, JobSpec
 
 FAILED_IDS_KEPT = 10_000
 """failed_job_ids kept in state; a larger list would push continue-as-new input toward 2 MB."""
@@ -21,14 +21,8 @@ RELEASE_WAITERS_PATCH = "release-waiters-on-continue-as-new"
 """Runs that recorded this marker release in-flight ``wait_finished`` calls at a hand-over."""
 
 
-def chunk_workflow_id(batch_id: str, number: int) -> str:
-    """The id of a batch's ``number``-th chunk (from 1)."""
-    return f"{batch_id}-c{number:05d}"
-
-
-def batch_job_id(chunk_id: str, index: int) -> str:
-    """The id a batch job reports (and is dead-lettered) under: its chunk and its place there."""
-    return f"{chunk_id}:{index}"
+CHUNK_PROGRESS_SIGNAL = "chunk_progress"
+"""The signal a chunk reports to its batch with (by name: the chunk cannot import the batch)."""
 
 
 class BatchOptions(BaseModel):

@@ -6,10 +6,11 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities import JobFailure, RunJobInput, run_job
-    from workflows.activity_options import activity_options
-    from workflows.batch_models import ChainInput, ChainResult
-    from workflows.failures import failure_from
+    from jobmodule.activities import JobFailure, RunJobInput, run_job
+    from jobmodule.activities.ids import callback_job_id, chain_job_id, short_name
+    from jobmodule.workflows.activity_options import activity_options
+    from jobmodule.workflows.batch_models import ChainInput, ChainResult
+    from jobmodule.workflows.failures import failure_from
 
 
 @workflow.defn(name="ChainWorkflow")
@@ -22,14 +23,14 @@ class ChainWorkflow:
     @workflow.run
     async def run(self, input: ChainInput) -> ChainResult:
         for index, spec in enumerate(input.jobs):
-            job_id = f"{input.chain_id}:{index}"
+            job_id = chain_job_id(input.chain_id, index)
             try:
                 await workflow.execute_activity(
                     run_job,
                     RunJobInput(
                         job=spec.job, payload=spec.payload, job_id=job_id, policy=spec.policy
                     ),
-                    summary=f"step {index + 1}: {spec.job.rsplit('.', 1)[-1]}",
+                    summary=f"step {index + 1}: {short_name(spec.job)}",
                     **activity_options(spec.policy, workflow.now()),
                 )
             except ActivityError as error:
@@ -48,7 +49,7 @@ class ChainWorkflow:
                 RunJobInput(
                     job=input.catch.job,
                     payload=input.catch.payload,
-                    job_id=f"{input.chain_id}:catch",
+                    job_id=callback_job_id(input.chain_id, "catch"),
                     policy=input.catch.policy,
                     batch_failure=failure,
                 ),

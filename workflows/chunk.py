@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities import (
+    from jobmodule.activities import (
         GroupedJob,
         JobAttemptOutcome,
         JobFailure,
@@ -34,13 +34,13 @@ with workflow.unsafe.imports_passed_through():
         run_job,
         run_job_group,
     )
-    from workflows import search_attributes as sa
-    from workflows.activity_options import activity_options
-    from workflows.batch_models import ChunkInput, ChunkReport, batch_job_id
-    from workflows.failures import failure_from
-    from workflows.job import JobWorkflow
-    from workflows.job_models import JobInput
-    from workflows.states import JobState
+    from jobmodule.activities.ids import batch_job_id, chain_step_id, short_name
+    from jobmodule.workflows.activity_options import activity_options
+    from jobmodule.workflows.batch_models import CHUNK_PROGRESS_SIGNAL, ChunkInput, ChunkReport
+    from jobmodule.workflows.failures import failure_from
+    from jobmodule.workflows.job import JobWorkflow
+    from jobmodule.workflows.job_models import JobInput
+    from jobmodule.workflows.job_start import job_start
 
 GROUP_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 GROUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
@@ -60,7 +60,7 @@ class Entry:
 
     def job_id(self, step: int = 0) -> str:
         """``chunk:index`` for a job, ``chunk:index.step`` for a chain's step."""
-        return f"{self.key}.{self.chain_offset + step}" if self.chain else self.key
+        return chain_step_id(self.key, self.chain_offset + step) if self.chain else self.key
 
 
 @workflow.defn(name="BatchChunkWorkflow")
@@ -111,7 +111,7 @@ class BatchChunkWorkflow:
         items = {loaded_item.index: loaded_item.item for loaded_item in loaded}
         return [
             Entry(
-                key=f"{input.source_chunk_id}:{retry.index}",
+                key=batch_job_id(input.source_chunk_id, retry.index),
                 jobs=items[retry.index].jobs[retry.chain_offset :],
                 chain=items[retry.index].is_chain,
                 chain_offset=retry.chain_offset,
@@ -243,32 +243,29 @@ class BatchChunkWorkflow:
         """A coalesced job that failed for good gets its own JobWorkflow, parked in the DLQ.
 
         Started before the chunk reports the failure, so once the batch has finished every
-        failed job of it can be found by its id (``jobs failed``, ``jobs retry``).
+        failed job of it can be found by its id (``jobmodule failed``, ``jobmodule retry``).
         """
         retention = self._input.options.dead_letter_retention_days
         if retention is None:
             return
+        job_input = JobInput(
+            job=spec.job,
+            payload=spec.payload,
+            policy=spec.policy,
+            dead_letter_retention_days=retention,
+            failed_before=failure,
+        )
+        start = job_start(job_input, summary=f"{short_name(spec.job)} (coalesced)")
         try:
             await workflow.start_child_workflow(
                 JobWorkflow.run,
-                JobInput(
-                    job=spec.job,
-                    payload=spec.payload,
-                    policy=spec.policy,
-                    dead_letter_retention_days=retention,
-                    failed_before=failure,
-                ),
+                job_input,
                 id=job_id,
                 task_queue=spec.policy.queue,
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=TypedSearchAttributes(
-                    [
-                        SearchAttributePair(sa.JOB_CLASS, spec.job),
-                        SearchAttributePair(sa.JOB_QUEUE, spec.policy.queue),
-                        SearchAttributePair(sa.JOB_STATUS, JobState.QUEUED.value),
-                    ]
-                ),
-                static_summary=f"{spec.job.rsplit('.', 1)[-1]} (coalesced)",
+                search_attributes=start.search_attributes,
+                static_summary=start.summary,
+                priority=start.priority,
             )
         except WorkflowAlreadyStartedError:
             # A workflow of this id is open already (an earlier failure of it): keep that one.
@@ -291,7 +288,7 @@ class BatchChunkWorkflow:
         self._last_report = workflow.now()
         parent = workflow.get_external_workflow_handle(self._input.batch_id)
         try:
-            await parent.signal("chunk_progress", report)
+            await parent.signal(CHUNK_PROGRESS_SIGNAL, report)
         except Exception as error:
             # Only a closed batch refuses a signal (finished, cancelled, or its retention over):
             # nobody is left to count this chunk, so its report has no reader.

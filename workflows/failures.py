@@ -7,8 +7,8 @@ from datetime import datetime
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
-from activities import JobFailure, JobPolicy
-from activities.runner import attempt_from_details
+from jobmodule.activities import JobFailure, JobPolicy
+from jobmodule.activities.runner import attempt_from_details
 
 
 def failure_from(

@@ -17,7 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities import (
+    from jobmodule.activities import (
         FailedHookInput,
         JobFailure,
         JobPolicy,
@@ -25,21 +25,22 @@ with workflow.unsafe.imports_passed_through():
         run_failed_hook,
         run_job,
     )
-    from workflows import search_attributes as sa
-    from workflows.activity_options import (
+    from jobmodule.activities.ids import short_name
+    from jobmodule.workflows import search_attributes as sa
+    from jobmodule.workflows.activity_options import (
         activity_options,
         local_activity_options,
         remaining_until_deadline,
     )
-    from workflows.failures import failure_from
-    from workflows.job_models import JobInput, JobOutcome
-    from workflows.states import SETTLED_STATES, JobState
+    from jobmodule.workflows.failures import failure_from
+    from jobmodule.workflows.job_models import JobInput, JobOutcome
+    from jobmodule.workflows.states import SETTLED_STATES, JobState
 
 DEAD_LETTER_EXPIRED = "DeadLetterExpired"
 FAILED_HOOK_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
 FAILED_HOOK_TIMEOUT = timedelta(minutes=5)
 MEMO_PAYLOAD_LIMIT = 64 * 1024
-"""Payloads up to this size are copied into the dead-letter memo, for ``jobs failed``."""
+"""Payloads up to this size are copied into the dead-letter memo, for ``jobmodule failed``."""
 
 DeadLetterCommand = Literal["retry", "forget"]
 
@@ -98,7 +99,7 @@ class JobWorkflow:
             policy=policy,
             batch_id=input.batch_id,
         )
-        summary = f"run {input.job.rsplit('.', 1)[-1]}"
+        summary = f"run {short_name(input.job)}"
         try:
             if policy.local:
                 return await workflow.execute_local_activity(
@@ -148,7 +149,7 @@ class JobWorkflow:
             f"{failure.failed_at.isoformat()}\n\n"
             f"**{failure.type}**: {failure.message}\n\n"
             f"Payload: `{encoded[:2000]}`\n\n"
-            "Retry with `jobs retry ID` or drop with `jobs forget ID`."
+            "Retry with `jobmodule retry ID` or drop with `jobmodule forget ID`."
         )
         retention = timedelta(days=input.dead_letter_retention_days)
         try:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from activities import JobFailure, JobPolicy
-from workflows.states import JobState
+from jobmodule.activities import JobFailure, JobPolicy
+from jobmodule.workflows.states import JobState
 
 
 class JobInput(BaseModel):

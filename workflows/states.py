@@ -15,6 +15,11 @@ class JobState(StrEnum):
     DEAD_LETTERED = "dead_lettered"
     FORGOTTEN = "forgotten"
     EXPIRED = "expired"
+    """It waited in the dead-letter queue past its retention and closed as failed."""
+    CANCELLED = "cancelled"
+    """Cancelled before it settled (a batch's ``JobStatus`` after ``cancel()``, too)."""
+    TERMINATED = "terminated"
+    """Closed by force (terminated, or timed out) without an outcome."""
 
 
 SETTLED_STATES = frozenset({JobState.SUCCEEDED, JobState.DEAD_LETTERED, JobState.FORGOTTEN})

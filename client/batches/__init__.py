@@ -1,0 +1,6 @@
+"""Batches and chains: ``Bus``, the pages jobs stream in by, handles, progress, coalescing."""
+
+from jobmodule.batches.bus import Bus, PendingBatch, PendingChain
+from jobmodule.batches.handle import BatchHandle, ChainHandle
+
+__all__ = ["Bus", "PendingBatch", "PendingChain", "BatchHandle", "ChainHandle"]

@@ -1,0 +1,1 @@
+"""The ``jobmodule`` command line."""

@@ -1,0 +1,1 @@
+"""The embedded Temporal dev server and ``jobmodule dev``."""

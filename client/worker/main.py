@@ -1,0 +1,29 @@
+"""Entry point of a worker process: ``python worker.py`` and ``python -m jobmodule.worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from jobmodule.worker.logs import configure_logging
+from jobmodule.worker.options import parse_args, settings_from_args, split_list
+from jobmodule.worker.processes import run_processes
+from jobmodule.worker.runner import run_worker
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a worker (or ``--processes N`` of them) until SIGTERM/SIGINT; return the exit code."""
+    configure_logging()
+    sys.path.insert(0, ".")  # job modules of the project in the current directory
+    args = parse_args(argv)
+    if args.processes > 1:
+        return run_processes(args)
+    asyncio.run(
+        run_worker(
+            queues=split_list(args.queue),
+            job_modules=split_list(args.jobs),
+            settings=settings_from_args(args),
+        )
+    )
+    return 0

@@ -1,0 +1,28 @@
+"""Updates that meet a busy or closing workflow are sent again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.service import RPCError, RPCStatusCode
+
+from jobmodule.rpc import execute_update
+
+
+class ClosingThenAccepting:
+    """A workflow handle whose first update meets a run closing for continue-as-new."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def execute_update(self, name: str, *, args: Any, result_type: Any) -> str:
+        self.calls += 1
+        if self.calls == 1:
+            raise RPCError("workflow is closing", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+        return f"{name} accepted"
+
+
+async def test_an_update_that_meets_continue_as_new_is_sent_again() -> None:
+    handle = ClosingThenAccepting()
+    result = await execute_update(handle, "add_page", result_type=str)  # type: ignore[arg-type]
+    assert (result, handle.calls) == ("add_page accepted", 2)

@@ -1,0 +1,60 @@
+"""What a ``JobWorkflow`` or ``BatchWorkflow`` start carries, however it is started.
+
+A job is started by ``dispatch()``, by a schedule's action and by a carrier chunk that parks a
+coalesced job; a batch by ``Bus.batch()`` and by coalesced dispatch. Each start gets the same
+search attributes (what ``jobmodule failed``, the Web UI and monitoring filter on), summary and
+priority from here, so the four callers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes
+
+from jobmodule.workflows.job_models import JobInput
+from jobmodule.workflows.search_attributes import BATCH_ID, JOB_CLASS, JOB_QUEUE, JOB_STATUS
+from jobmodule.workflows.states import JobState
+
+BATCH_JOB_CLASS = "batch"
+"""The ``JobClass`` of a batch's own workflows, so a query for jobs can leave them out."""
+SUMMARY_LIMIT = 400
+"""Characters of a start's summary; the Web UI shows one line of it."""
+
+
+@dataclass(frozen=True)
+class JobStart:
+    """Search attributes, summary and priority of one JobWorkflow start."""
+
+    search_attributes: TypedSearchAttributes
+    summary: str
+    priority: Priority
+
+
+def job_start(job_input: JobInput, *, summary: str) -> JobStart:
+    """The start attributes of ``job_input``'s JobWorkflow: visibility says it is queued."""
+    pairs: list[SearchAttributePair[Any]] = [
+        SearchAttributePair(JOB_CLASS, job_input.job),
+        SearchAttributePair(JOB_QUEUE, job_input.policy.queue),
+        SearchAttributePair(JOB_STATUS, JobState.QUEUED.value),
+    ]
+    if job_input.batch_id:
+        pairs.append(SearchAttributePair(BATCH_ID, job_input.batch_id))
+    key = job_input.policy.priority
+    return JobStart(
+        search_attributes=TypedSearchAttributes(pairs),
+        summary=summary[:SUMMARY_LIMIT],
+        priority=Priority(priority_key=key) if key else Priority.default,
+    )
+
+
+def batch_search_attributes(batch_id: str, queue: str) -> TypedSearchAttributes:
+    """The search attributes of a batch's workflow (its chunks inherit them)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(BATCH_ID, batch_id),
+            SearchAttributePair(JOB_QUEUE, queue),
+            SearchAttributePair(JOB_CLASS, BATCH_JOB_CLASS),
+        ]
+    )
