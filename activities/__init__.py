@@ -21,10 +21,12 @@ from jobmodule.activities.batch_models import (
 )
 from jobmodule.activities.context import JobContext
 from jobmodule.activities.errors import (
+    GROUP_INTERRUPTED,
     INVALID_PAYLOAD,
     JOB_FAILED,
     JOB_RELEASED,
     NON_RETRYABLE_ERROR_TYPES,
+    TIMEOUT,
     UNKNOWN_JOB,
     ChunkHistoryError,
     JobDefinitionError,
@@ -87,6 +89,8 @@ __all__ = [
     "PayloadTooLargeError",
     "UnknownJobError",
     "JOB_FAILED",
+    "GROUP_INTERRUPTED",
+    "TIMEOUT",
     "JOB_RELEASED",
     "INVALID_PAYLOAD",
     "UNKNOWN_JOB",

@@ -35,6 +35,9 @@ class JobBatch(BaseModel):
     allow_failures: bool = False
     sealed: bool = False
     """All jobs given at dispatch have arrived (``add()`` may still add more until finished)."""
+    failed_callbacks: list[str] = Field(default_factory=list)
+    """Callbacks (``then``, ``catch``, ``finally``) that failed for good: each waits in the
+    dead-letter queue under ``BATCH_ID:NAME``."""
 
     @property
     def progress(self) -> int:

@@ -15,6 +15,10 @@ INVALID_PAYLOAD = "InvalidPayload"
 """The stored payload no longer validates against the job's model."""
 UNKNOWN_JOB = "UnknownJob"
 """The worker has no job class registered under that name."""
+TIMEOUT = "Timeout"
+"""An async ``handle()`` ran past its timeout and was cancelled; retried like any failure."""
+GROUP_INTERRUPTED = "GroupInterrupted"
+"""A group activity stopped by its worker's shutdown; its details say which jobs finished."""
 
 NON_RETRYABLE_ERROR_TYPES: tuple[str, ...] = (JOB_FAILED, INVALID_PAYLOAD, UNKNOWN_JOB)
 

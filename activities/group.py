@@ -4,7 +4,9 @@ A workflow per job costs ~15 history events and a round trip through the server 
 a batch of no-op jobs is then bound by the engine, not the work. Here one activity runs the
 first attempt of up to a few hundred jobs and reports each outcome; the chunk workflow retries
 the failures one by one with each job's own tries and backoff. Completed indices and checkpoints
-ride in the heartbeat, so a retry after a worker crash skips the jobs that already finished.
+ride in the heartbeat, so when a group attempt dies its finished jobs stay finished: the chunk
+reads them from the timeout's last heartbeat details, or from the details of the
+``GroupInterrupted`` error a group raises when its worker shuts down under it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from jobmodule.activities import errors
+from jobmodule.activities.attempt import run_attempt
 from jobmodule.activities.batch_models import (
     GroupedJob,
     JobAttemptOutcome,
@@ -26,8 +29,9 @@ from jobmodule.activities.batch_models import (
 )
 from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.health import process_health
 from jobmodule.activities.ids import batch_job_id
-from jobmodule.activities.runner import call_maybe_async, instantiate, to_application_error
+from jobmodule.activities.runner import instantiate, to_application_error
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 """How often a group reports liveness (its heartbeat timeout is 10 s) and hears of a cancel."""
@@ -45,12 +49,17 @@ class GroupProgress:
         self.checkpoints: dict[int, Any] = {
             int(index): value for index, value in saved.get("checkpoints", {}).items()
         }
+        self.stuck: dict[int, str] = {}
+        """Jobs whose sync handler passed its timeout: held open until the process exits."""
 
     def details(self) -> dict[str, Any]:
-        return {
+        details = {
             "outcomes": {str(i): o.model_dump(mode="json") for i, o in self.outcomes.items()},
             "checkpoints": {str(i): value for i, value in self.checkpoints.items()},
         }
+        if self.stuck:
+            details["stuck"] = {str(i): reason for i, reason in self.stuck.items()}
+        return details
 
     def beat(self) -> None:
         activity.heartbeat(self.details())
@@ -97,15 +106,15 @@ async def run_one(grouped: GroupedJob, group: JobGroupInput, progress: GroupProg
         batch=group.batch,
         send_heartbeat=send_heartbeat,
     )
+
+    def stuck() -> None:
+        progress.stuck[grouped.index] = f"exceeded its timeout of {spec.policy.timeout:g}s"
+        progress.beat()
+
     token = current_job_context.set(context)
     try:
-        await asyncio.wait_for(call_maybe_async(job.handle), timeout=spec.policy.timeout)
+        await run_attempt(job.handle, limit=spec.policy.timeout, job=spec.job, on_stuck=stuck)
         outcome = JobAttemptOutcome(index=grouped.index, ok=True)
-    except TimeoutError:
-        timeout = ApplicationError(
-            f"attempt exceeded its timeout of {spec.policy.timeout:g}s", type="Timeout"
-        )
-        outcome = outcome_of_error(grouped.index, timeout, job_id, 1)
     except Exception as error:
         converted = to_application_error(error, spec.policy, 1)
         outcome = outcome_of_error(grouped.index, converted, job_id, 1)
@@ -125,8 +134,10 @@ async def run_job_group(input: JobGroupInput) -> JobGroupResult:
     async def limited(grouped: GroupedJob) -> None:
         nonlocal stopped
         async with semaphore:
-            if stopped:
-                return  # a job of the batch failed for good: the rest never start
+            if stopped or process_health.tainted:
+                # A job of the batch failed for good, or this process can no longer be
+                # trusted: the rest never start here (the chunk runs them elsewhere).
+                return
             await run_one(grouped, input, progress)
             outcome = progress.outcomes[grouped.index]
             fails_for_good = not outcome.ok and (
@@ -145,6 +156,16 @@ async def run_job_group(input: JobGroupInput) -> JobGroupResult:
         await asyncio.gather(
             *(limited(job) for job in input.jobs if job.index not in progress.outcomes)
         )
+    except asyncio.CancelledError:
+        if not activity.is_worker_shutdown():
+            raise  # the batch was cancelled: the chunk stops
+        # The worker is shutting down under us: say which jobs finished, so the chunk keeps
+        # them and runs only the others again, elsewhere.
+        raise ApplicationError(
+            "the worker shut down before the group finished",
+            progress.details(),
+            type=errors.GROUP_INTERRUPTED,
+        ) from None
     finally:
         pulse.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -18,12 +18,19 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from jobmodule.activities import errors
+from jobmodule.activities.attempt import AttemptTimedOut, run_attempt
 from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.job import Job, registry
 from jobmodule.activities.models import FailedHookInput, RunJobInput
 from jobmodule.activities.policy import JobPolicy
 
 ATTEMPT_DETAIL = "jobmodule_attempt"
+STUCK_DETAIL = "jobmodule_stuck"
+"""Heartbeat detail of an attempt held open because its sync handler could not be stopped."""
+PULSE_AFTER_SECONDS = 1.0
+"""An attempt still running after this starts heartbeating: shorter ones cost no extra call."""
+PULSE_EVERY_SECONDS = 2.0
+"""How often a running attempt says it is alive (the liveness timeout is several times this)."""
 
 
 def attempt_from_details(details: Sequence[Any]) -> int | None:
@@ -79,6 +86,11 @@ def to_application_error(error: BaseException, policy: JobPolicy, attempt: int) 
         )
     if isinstance(error, errors.JobFailedError):
         return ApplicationError(str(error), marker, type=errors.JOB_FAILED, non_retryable=True)
+    if isinstance(error, AttemptTimedOut):
+        delay = None
+        if policy.backoff != "exponential":
+            delay = timedelta(seconds=policy.delay_before_retry(attempt))
+        return ApplicationError(str(error), marker, type=errors.TIMEOUT, next_retry_delay=delay)
     if isinstance(error, errors.JobReleasedError):
         delay = timedelta(seconds=error.delay) if error.delay > 0 else None
         return ApplicationError(
@@ -110,14 +122,44 @@ async def run_job(input: RunJobInput) -> Any:
         send_heartbeat=None if info.is_local else activity.heartbeat,
     )
     token = current_job_context.set(context)
+    stuck: list[str] = []
+    pulse = None if info.is_local else asyncio.create_task(_keep_alive(context, stuck))
+
+    def held() -> None:
+        stuck.append(f"exceeded its timeout of {input.policy.timeout:g}s")
+        if pulse is not None:
+            activity.heartbeat(context.checkpoint, {STUCK_DETAIL: stuck[0]})
+
     try:
-        return await call_maybe_async(job.handle)
+        return await run_attempt(
+            job.handle, limit=input.policy.timeout, job=input.job, on_stuck=held
+        )
     except asyncio.CancelledError:
         raise
     except Exception as error:
         raise to_application_error(error, input.policy, attempt) from error
     finally:
         current_job_context.reset(token)
+        if pulse is not None:
+            pulse.cancel()
+
+
+async def _keep_alive(context: JobContext, stuck: list[str]) -> None:
+    """Heartbeat the attempt (with its last checkpoint) while it runs, so that a worker that
+    dies is noticed within the liveness timeout instead of the job's whole timeout."""
+    await asyncio.sleep(PULSE_AFTER_SECONDS)
+    while True:
+        marker = [{STUCK_DETAIL: stuck[0]}] if stuck else []
+        activity.heartbeat(context.checkpoint, *marker)
+        await asyncio.sleep(PULSE_EVERY_SECONDS)
+
+
+def stuck_reason(details: Sequence[Any]) -> str | None:
+    """Why an attempt was held open, from its last heartbeat details, if it was."""
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get(STUCK_DETAIL), str):
+            return str(detail[STUCK_DETAIL])
+    return None
 
 
 @activity.defn(name="run_failed_hook")

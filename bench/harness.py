@@ -27,15 +27,21 @@ from bench.common import Skipped
 from bench.csv_import import Chunk, generate_csv, plain_import, prepare_db
 from bench.ours import OurSide, batch_api
 from bench.report import write_reports
-from bench.servers import redis_available, start_redis, start_temporal, stop_process
+from bench.servers import (
+    launch_temporal,
+    redis_available,
+    start_redis,
+    start_temporal,
+    stop_process,
+)
 from bench.spec import BATCH_WORKLOADS, DESCRIPTIONS, WORKLOADS, Context, Sizes
 from jobmodule import set_default_client
 from jobmodule.connection import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMS = ("ours", "celery", "celery_durable")
-RUNNABLE = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W6I")
-"""W6I is W6 with independent jobs instead of a batch."""
+RUNNABLE = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W6I", "W6C")
+"""W6I is W6 with independent jobs instead of a batch; W6C is chaos (ours only)."""
 CELERY_CANDIDATES = (("prefork", 2), ("prefork", 4), ("threads", 2), ("threads", 4))
 CALIBRATED = {"W1": "jobs_per_s", "W2": "jobs_per_s", "W3": "rows_per_s", "W4": "result_p50_ms"}
 LOWER_IS_BETTER = {"result_p50_ms"}
@@ -120,8 +126,18 @@ class Harness:
         return self._write()
 
     async def _start(self, work: Path) -> list[Side]:
-        temporal, address = start_temporal(work, in_memory=self.args.temporal_db == "memory")
+        temporal, address, command = start_temporal(
+            work, in_memory=self.args.temporal_db == "memory"
+        )
         self.servers.append(temporal)
+
+        async def restart_temporal(pause: float) -> None:
+            """Stop the server, wait ``pause`` seconds, start it again on the same file (W6C)."""
+            await asyncio.to_thread(stop_process, self.servers[0])
+            await asyncio.sleep(pause)
+            port = int(address.rpartition(":")[2])
+            self.servers[0] = await asyncio.to_thread(launch_temporal, command, work, port)
+
         redis_urls: dict[str, str] = {}
         redis_pids: dict[str, int] = {}
         celery_wanted = [s for s in self.systems if s.startswith("celery")]
@@ -142,6 +158,7 @@ class Harness:
             work_dir=work,
             repo=REPO,
             sizes=self.sizes,
+            restart_temporal=restart_temporal,
         )
         self.ctx = ctx
         sides: list[Side] = []
@@ -264,7 +281,9 @@ class Harness:
     def _write(self) -> dict[str, Any]:
         document = {
             "meta": self._meta(),
-            "workloads": {w: self.results[w] for w in WORKLOADS + ("W6I",) if w in self.results},
+            "workloads": {
+                w: self.results[w] for w in WORKLOADS + ("W6I", "W6C") if w in self.results
+            },
         }
         write_reports(document, self.args.out)
         return document

@@ -44,6 +44,12 @@ ROWS: list[tuple[str, str, str]] = [
     ("W6I", "duplicates", "duplicate executions"),
     ("W6I", "recovery_s", "kill -> first job on new worker, s"),
     ("W6I", "kill_to_done_s", "kill -> every job ran once, s"),
+    ("W6C", "lost", "lost jobs (must be 0)"),
+    ("W6C", "duplicates", "duplicate executions"),
+    ("W6C", "callback_runs", "callback runs (must be 1)"),
+    ("W6C", "recovery_s", "worst disruption -> next job ran, s"),
+    ("W6C", "done_s", "start -> every job ran, s"),
+    ("W6C", "stuck_open", "workflows left open (must be 0)"),
 ]
 THROUGHPUT = [
     ("W0", "workflows_per_s", "W0 wf/s"),

@@ -73,10 +73,11 @@ def start_redis(work_dir: Path, profile: str) -> tuple[subprocess.Popen[bytes], 
 
 def start_temporal(
     work_dir: Path, *, in_memory: bool = False
-) -> tuple[subprocess.Popen[bytes], str]:
+) -> tuple[subprocess.Popen[bytes], str, list[str]]:
     """Start the embedded dev server on a fresh SQLite file, as ``jobmodule dev`` would.
 
-    ``in_memory`` drops the file (SQLite in memory), to see what persistence costs.
+    ``in_memory`` drops the file (SQLite in memory), to see what persistence costs. Returns the
+    process, its address and its command (``launch_temporal`` starts it again on the same file).
     """
     state = work_dir / "temporal"
     shutil.rmtree(state, ignore_errors=True)
@@ -86,15 +87,19 @@ def start_temporal(
     if in_memory:
         at = command.index("--db-filename")
         del command[at : at + 2]
-    log = (work_dir / "temporal.log").open("wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    return launch_temporal(command, work_dir, port), f"{LOOPBACK}:{port}", command
+
+
+def launch_temporal(command: list[str], work_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """Run a dev server command, its log appended to ``temporal.log``; wait until it listens."""
+    with (work_dir / "temporal.log").open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(LOOPBACK, port, timeout=60)
     except TimeoutError:
         stop_process(process)
         raise
-    return process, f"{LOOPBACK}:{port}"
+    return process
 
 
 def kill_tree(pid: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,8 @@ DESCRIPTIONS = {
     "W4L": "W4 with local jobs (`.local()`)",
     "W5": "peak RSS of the worker process tree while W2 runs (Celery: prefork-2)",
     "W6": "batch of 5,000 jobs of 2 ms; kill -9 the worker after 1 s, start another",
+    "W6C": "chaos: a 20,000-job batch and 500 independent jobs on --processes 2; a child is "
+    "killed -9 every 5 s (6 times) and the server restarted once (ours only)",
 }
 
 
@@ -77,6 +80,26 @@ class Sizes:
         """W6 with independent jobs: one workflow each, so W1's size, not W6's."""
         return self._n(2_000, 20)
 
+    @property
+    def w6c_batch_jobs(self) -> int:
+        return self._n(20_000, 50)
+
+    @property
+    def w6c_solo_jobs(self) -> int:
+        return self._n(500, 10)
+
+    @property
+    def w6c_kills(self) -> int:
+        return 6 if self.scale >= 0.1 else 2
+
+    @property
+    def w6c_kill_every_seconds(self) -> float:
+        return 5.0 if self.scale >= 0.1 else 2.0
+
+    @property
+    def w6c_server_pause_seconds(self) -> float:
+        return 5.0 if self.scale >= 0.1 else 2.0
+
     w6_job_seconds: float = 0.002
     w6_kill_after_seconds: float = 1.0
 
@@ -102,6 +125,8 @@ class Context:
     sizes: Sizes
     semaphore: int = 200
     """Dispatches in flight at once from our client."""
+    restart_temporal: Callable[[float], Awaitable[None]] | None = None
+    """Stop the Temporal server, wait that many seconds, start it again on its file (W6C)."""
 
     def path(self, name: str) -> Path:
         """A file under the work dir (its parent created)."""

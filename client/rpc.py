@@ -18,8 +18,11 @@ T = TypeVar("T")
 
 NOT_READY_BACKOFF_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 1.0
-RETRIED_STATUSES = frozenset({RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.RESOURCE_EXHAUSTED})
-"""WorkflowNotReady, and "workflow is closing" (a run in the middle of continue-as-new)."""
+RETRIED_STATUSES = frozenset(
+    {RPCStatusCode.FAILED_PRECONDITION, RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE}
+)
+"""WorkflowNotReady, "workflow is closing" (a run in the middle of continue-as-new), and a
+server that is down for a moment (a deploy, a restart): a wait rides it out."""
 
 
 def is_not_found(error: BaseException) -> bool:

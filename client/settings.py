@@ -36,6 +36,9 @@ class JobSettings(BaseSettings):
     """Workflow tasks one worker runs at once, per queue."""
     graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
     """On SIGTERM, how long in-flight jobs may take to finish before they are cancelled."""
+    drain_settle_seconds: float = Field(default=5.0, ge=0)
+    """After its jobs stopped, how long a draining worker still serves the workflow tasks that
+    record their results (a worker alone on a queue would otherwise leave them unsettled)."""
     workflow_sandbox: bool = False
     """Run jobmodule's own workflows in Temporal's determinism sandbox.
 

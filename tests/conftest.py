@@ -74,12 +74,16 @@ def worker(client: Client) -> WorkerFactory:
     """``async with worker(queue, ...)``: run a jobmodule worker in-process for a block."""
 
     @contextlib.asynccontextmanager
-    async def running(*queues: str, settings: JobSettings = TEST_SETTINGS) -> AsyncIterator[None]:
+    async def running(
+        *queues: str,
+        settings: JobSettings = TEST_SETTINGS,
+        modules: tuple[str, ...] | list[str] = ("tests.sample_jobs",),
+    ) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(
             run_worker(
                 queues=list(queues),
-                job_modules=["tests.sample_jobs"],
+                job_modules=list(modules),
                 client=client,
                 settings=settings,
                 stop=stop,

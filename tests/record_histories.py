@@ -17,7 +17,8 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from jobmodule import Bus, FailureHandler, JobModuleError, set_default_client
+from jobmodule import Bus, FailureHandler, JobModuleError, JobSettings, set_default_client
+from jobmodule.activities import ids
 from jobmodule.connection import ensure_search_attributes
 from jobmodule.dev.server import temporal_binary
 from jobmodule.jobs.handle import CoalescedJobHandle
@@ -180,6 +181,81 @@ async def scenario_coalesced_dead_letter(client: Client) -> list[str]:
     return [failing.batch_id, f"{failing.batch_id}-c00001", failing.id]
 
 
+async def scenario_batch_callback_parked(client: Client) -> list[str]:
+    """A then callback that fails for good: the batch finishes and parks it in the DLQ."""
+    batch = await (
+        Bus.batch([jobs.Noop(i=1), jobs.Noop(i=2)])
+        .then(jobs.AlwaysFails(token="record-then"))
+        .on_queue(QUEUE)
+        .dispatch()
+    )
+    await batch.wait()
+    parked = ids.callback_job_id(batch.id, "then")
+    await wait_until(lambda: FailureHandler().using(client).list(queue=QUEUE))
+    return [batch.id, parked]
+
+
+async def scenario_chain_catch_parked(client: Client) -> list[str]:
+    """A chain whose catch callback fails for good: it is parked in the DLQ."""
+    chain = await (
+        Bus.chain([jobs.FailsIf(token="record-chain-catch", i=0, bad=[0])])
+        .catch(jobs.AlwaysFails(token="record-chain-catch"))
+        .on_queue(QUEUE)
+        .dispatch()
+    )
+    await chain.result()
+    return [chain.id]
+
+
+async def scenario_batch_group_interrupted(client: Client) -> list[str]:
+    """A group whose worker shuts down under it: its unfinished jobs are sent again."""
+    token, queue = "record-interrupted", f"{QUEUE}-interrupted"
+    stop = asyncio.Event()
+    draining = asyncio.create_task(_worker(client, queue, stop, grace=1))
+    batch = await (
+        Bus.batch(jobs.Gated(token=token, i=i, gate=f"{token}-{i % 2}") for i in range(4))
+        .on_queue(queue)
+        .tune(group_size=4)
+        .dispatch()
+    )
+    jobs.gates[f"{token}-0"].set()
+    await wait_until(lambda: len(jobs.batch_runs[token]) == 2)
+    stop.set()
+    await draining  # the group is cancelled after the grace: it raises GroupInterrupted
+    jobs.gates[f"{token}-1"].set()
+    stop = asyncio.Event()
+    finishing = asyncio.create_task(_worker(client, queue, stop))
+    await batch.wait()
+    stop.set()
+    await finishing
+    return [f"{batch.id}-c00001"]
+
+
+async def scenario_batch_dead_group(client: Client) -> list[str]:
+    """A group that stops heartbeating (as if its process died): its jobs then run alone."""
+    batch = await (
+        Bus.batch(
+            [jobs.BlocksLoopOnce(token="record-dead-group"), *(jobs.Noop(i=i) for i in range(3))]
+        )
+        .on_queue(QUEUE)
+        .tune(group_size=4)
+        .dispatch()
+    )
+    await batch.wait()
+    return [f"{batch.id}-c00001"]
+
+
+async def _worker(client: Client, queue: str, stop: asyncio.Event, grace: float = 10) -> None:
+    await run_worker(
+        queues=[queue],
+        job_modules=["tests.sample_jobs"],
+        client=client,
+        settings=JobSettings(graceful_shutdown_seconds=grace),
+        stop=stop,
+        own_process=False,
+    )
+
+
 async def _expect_failure(awaitable: Awaitable[object]) -> None:
     try:
         await awaitable
@@ -202,6 +278,10 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "batch_wait_handover": scenario_batch_wait_handover,
     "chain": scenario_chain,
     "coalesced_dead_letter": scenario_coalesced_dead_letter,
+    "batch_callback_parked": scenario_batch_callback_parked,
+    "chain_catch_parked": scenario_chain_catch_parked,
+    "batch_group_interrupted": scenario_batch_group_interrupted,
+    "batch_dead_group": scenario_batch_dead_group,
 }
 
 

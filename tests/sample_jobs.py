@@ -273,3 +273,19 @@ class RecordsPid(Job):
         time.sleep(self.seconds)
         with open(self.path, "a") as out:
             out.write(f"{os.getpid()}\n")
+
+
+blocked_tokens: set[str] = set()
+
+
+class BlocksLoopOnce(Job):
+    """Blocks the worker's event loop (a sync call in an async handler) on its first run only:
+    its group stops heartbeating, as if its process had died."""
+
+    token: str
+    seconds: float = 12
+
+    async def handle(self) -> None:
+        if self.token not in blocked_tokens:
+            blocked_tokens.add(self.token)
+            time.sleep(self.seconds)  # noqa: ASYNC251 - the point: nothing else runs meanwhile

@@ -31,6 +31,7 @@ EXPECTED = {
     "W5": ["peak_rss_mib"],
     "W6": ["executions"],
     "W6I": ["executions"],
+    "W6C": ["done_s"],
 }
 """Every workload, and a figure each must produce."""
 
@@ -64,7 +65,7 @@ def test_bench_harness_runs_every_workload_at_tiny_scale(tmp_path: Path) -> None
     workloads = document["workloads"]
     assert set(workloads) == set(EXPECTED)
     for workload, metrics in EXPECTED.items():
-        systems_run = ["ours"] if workload == "W0" else systems.split(",")
+        systems_run = ["ours"] if workload in ("W0", "W6C") else systems.split(",")
         for system in systems_run:
             record = workloads[workload]["systems"][system]
             assert not record.get("errors"), record.get("errors")
@@ -72,8 +73,11 @@ def test_bench_harness_runs_every_workload_at_tiny_scale(tmp_path: Path) -> None
                 assert record["summary"][metric]["median"] > 0, (workload, system, metric)
             if workload in ("W6", "W6I") and system == "ours":
                 assert record["summary"]["lost"]["median"] == 0  # nothing lost to kill -9
-            if workload in ("W2", "W3", "W6") and system == "ours":
+            if workload in ("W2", "W3", "W6", "W6C") and system == "ours":
                 assert record["summary"]["callback_runs"]["median"] == 1
+            if workload == "W6C":
+                assert record["summary"]["lost"]["median"] == 0  # chaos lost nothing
+                assert record["summary"]["stuck_open"]["median"] == 0
     assert (out / "latest.md").read_text().startswith("# jobmodule vs Celery")
     assert (out / "throughput.png").stat().st_size > 0
     if "celery" not in systems:

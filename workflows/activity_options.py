@@ -17,6 +17,14 @@ from jobmodule.activities.policy import (
 MIN_RETRY_INTERVAL = timedelta(milliseconds=100)
 """Temporal needs a positive interval; Laravel's ``backoff = 0`` means 'as soon as possible'."""
 
+LIVENESS_TIMEOUT = timedelta(seconds=10)
+"""A running job's worker heartbeats every 2 s; silence this long means it died or hung, and
+the attempt is retried elsewhere (without it a kill -9 cost the job's whole timeout)."""
+STOP_MARGIN = timedelta(minutes=5)
+"""The worker itself stops an attempt at the job's timeout (an async one is cancelled, a sync
+one taints its process, which drains and exits). The server's own start-to-close comes this
+much later, so it never retries an attempt whose thread still runs in a draining worker."""
+
 
 def retry_policy(policy: JobPolicy) -> RetryPolicy:
     """The RetryPolicy for a job: ``tries`` attempts, its backoff, our non-retryable types.
@@ -58,13 +66,15 @@ def local_activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
 
 def activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
     """Keyword arguments for ``workflow.execute_activity`` that run a job under ``policy``."""
+    heartbeat = LIVENESS_TIMEOUT
+    if policy.heartbeat_timeout is not None:
+        heartbeat = timedelta(seconds=policy.heartbeat_timeout)
     options: dict[str, Any] = {
         "task_queue": policy.queue,
-        "start_to_close_timeout": timedelta(seconds=policy.timeout),
+        "start_to_close_timeout": timedelta(seconds=policy.timeout) + STOP_MARGIN,
+        "heartbeat_timeout": heartbeat,
         "retry_policy": retry_policy(policy),
     }
-    if policy.heartbeat_timeout is not None:
-        options["heartbeat_timeout"] = timedelta(seconds=policy.heartbeat_timeout)
     remaining = remaining_until_deadline(policy, now)
     if remaining is not None:
         options["schedule_to_close_timeout"] = remaining

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.batch_models import (
         BATCH_CLOSED,
         CHUNK_PROGRESS_SIGNAL,
+        EXTERNAL_NOT_FOUND,
         FAILED_IDS_KEPT,
         HANDING_OVER,
         RELEASE_WAITERS_PATCH,
@@ -43,7 +44,12 @@ with workflow.unsafe.imports_passed_through():
         RetryEntry,
     )
     from jobmodule.workflows.chunk import BatchChunkWorkflow
+    from jobmodule.workflows.failures import failure_from
+    from jobmodule.workflows.parking import park
     from jobmodule.workflows.states import JobState
+
+PARK_CALLBACKS_PATCH = "park-failed-callbacks"
+"""Runs that recorded this marker park a callback that failed for good in the DLQ."""
 
 
 @workflow.defn(name="BatchWorkflow")
@@ -141,8 +147,10 @@ class BatchWorkflow:
         for cancellation in pending:
             try:
                 await cancellation
-            except Exception as error:  # the chunk had closed already: nothing to cancel
-                workflow.logger.debug("chunk cancel not delivered: %s", error)
+            except ApplicationError as error:
+                if error.type == EXTERNAL_NOT_FOUND:
+                    continue  # the chunk had closed already: nothing to cancel
+                workflow.logger.warning("a chunk's cancel was not delivered: %s", error)
 
     def _catch_due(self) -> bool:
         return self._state.first_failure is not None and not self._state.catch_ran
@@ -369,6 +377,7 @@ class BatchWorkflow:
         if spec is None:
             return
         failure: JobFailure | None = self._state.first_failure if which == "catch" else None
+        job_id = ids.callback_job_id(self._input.batch_id, which)
         self._running_callback = which
         try:
             await workflow.execute_activity(
@@ -376,7 +385,7 @@ class BatchWorkflow:
                 RunJobInput(
                     job=spec.job,
                     payload=spec.payload,
-                    job_id=ids.callback_job_id(self._input.batch_id, which),
+                    job_id=job_id,
                     policy=spec.policy,
                     batch_id=self._input.batch_id,
                     batch=self._batch,
@@ -389,5 +398,29 @@ class BatchWorkflow:
             workflow.logger.error(
                 "%s callback of batch %s failed: %s", which, self._batch.id, error
             )
+            if workflow.patched(PARK_CALLBACKS_PATCH):
+                await self._park_callback(which, spec, error, job_id, failure)
         finally:
             self._running_callback = None
+
+    async def _park_callback(
+        self,
+        which: Callback,
+        spec: JobSpec,
+        error: ActivityError,
+        job_id: str,
+        batch_failure: JobFailure | None,
+    ) -> None:
+        """A callback that failed for good waits in the dead-letter queue, named on the batch."""
+        self._batch.failed_callbacks.append(which)
+        failure = failure_from(error, policy=spec.policy, job_id=job_id, now=workflow.now())
+        await park(
+            spec,
+            failure,
+            job_id=job_id,
+            summary=f"{which} callback of {self._batch.name or self._input.batch_id}",
+            retention_days=self._options.retention_days,
+            batch_id=self._input.batch_id,
+            batch=self._batch.model_copy(),
+            batch_failure=batch_failure,
+        )

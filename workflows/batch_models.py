@@ -21,6 +21,9 @@ RELEASE_WAITERS_PATCH = "release-waiters-on-continue-as-new"
 """Runs that recorded this marker release in-flight ``wait_finished`` calls at a hand-over."""
 
 
+EXTERNAL_NOT_FOUND = "ExternalWorkflowExecutionNotFound"
+"""Error type of a signal or cancel sent to a workflow that is gone (closed, or never was)."""
+
 CHUNK_PROGRESS_SIGNAL = "chunk_progress"
 """The signal a chunk reports to its batch with (by name: the chunk cannot import the batch)."""
 

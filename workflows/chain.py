@@ -11,6 +11,11 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.activity_options import activity_options
     from jobmodule.workflows.batch_models import ChainInput, ChainResult
     from jobmodule.workflows.failures import failure_from
+    from jobmodule.workflows.parking import park
+
+PARK_CATCH_PATCH = "park-failed-chain-catch"
+"""Runs that recorded this marker park a catch callback that failed for good in the DLQ."""
+DEFAULT_RETENTION_DAYS = 7.0
 
 
 @workflow.defn(name="ChainWorkflow")
@@ -42,22 +47,34 @@ class ChainWorkflow:
         return ChainResult(completed=len(input.jobs))
 
     async def _run_catch(self, input: ChainInput, failure: JobFailure) -> None:
-        assert input.catch is not None
+        catch = input.catch
+        assert catch is not None
+        job_id = callback_job_id(input.chain_id, "catch")
         try:
             await workflow.execute_activity(
                 run_job,
                 RunJobInput(
-                    job=input.catch.job,
-                    payload=input.catch.payload,
-                    job_id=callback_job_id(input.chain_id, "catch"),
-                    policy=input.catch.policy,
+                    job=catch.job,
+                    payload=catch.payload,
+                    job_id=job_id,
+                    policy=catch.policy,
                     batch_failure=failure,
                 ),
                 summary="catch callback",
-                **activity_options(input.catch.policy, workflow.now()),
+                **activity_options(catch.policy, workflow.now()),
             )
         except ActivityError as error:
             workflow.logger.error("catch callback of %s failed: %s", input.chain_id, error)
+            if workflow.patched(PARK_CATCH_PATCH):
+                own = failure_from(error, policy=catch.policy, job_id=job_id, now=workflow.now())
+                await park(
+                    catch,
+                    own,
+                    job_id=job_id,
+                    summary=f"catch callback of {input.chain_id}",
+                    retention_days=DEFAULT_RETENTION_DAYS,
+                    batch_failure=failure,
+                )
 
     @workflow.query(name="completed")
     def completed(self) -> int:

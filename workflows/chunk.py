@@ -6,26 +6,35 @@ goes to the batch as signals (deltas), at most about once a second, and at once 
 so the batch can run ``catch`` and cancel without waiting for the chunk to end. In a coalesced
 dispatch's carrier, a job that fails for good is also handed to a parked ``JobWorkflow`` of its
 own: the dead-letter queue.
+
+A group attempt that dies (its process was killed, or hung) keeps its finished jobs, read from
+its last heartbeat, and its other jobs run one at a time, each as an activity of its own with
+its own tries: one of them killed the process, and running them alone pins a second crash on
+that one job. A group whose worker shut down under it is sent again for its unfinished jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
-from temporalio.workflow import ActivityCancellationType, ParentClosePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from jobmodule.activities import (
+        GROUP_INTERRUPTED,
         GroupedJob,
         JobAttemptOutcome,
         JobFailure,
         JobGroupInput,
+        JobGroupResult,
         JobPolicy,
         JobSpec,
         LoadChunkItemsInput,
@@ -36,16 +45,31 @@ with workflow.unsafe.imports_passed_through():
     )
     from jobmodule.activities.ids import batch_job_id, chain_step_id, short_name
     from jobmodule.workflows.activity_options import activity_options
-    from jobmodule.workflows.batch_models import CHUNK_PROGRESS_SIGNAL, ChunkInput, ChunkReport
+    from jobmodule.workflows.batch_models import (
+        CHUNK_PROGRESS_SIGNAL,
+        EXTERNAL_NOT_FOUND,
+        ChunkInput,
+        ChunkReport,
+    )
     from jobmodule.workflows.failures import failure_from
-    from jobmodule.workflows.job import JobWorkflow
-    from jobmodule.workflows.job_models import JobInput
-    from jobmodule.workflows.job_start import job_start
+    from jobmodule.workflows.parking import park
 
 GROUP_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 GROUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
+"""Runs without ISOLATE_PATCH: Temporal retried a whole group, poison job included."""
+GROUP_ONCE = RetryPolicy(maximum_attempts=1)
+"""Runs with ISOLATE_PATCH: the chunk itself decides what a dead group's jobs do next."""
+GROUP_RESENDS = 10
+"""A group interrupted by worker shutdowns is sent again this often, then its jobs go alone."""
 REPORT_EVERY = timedelta(seconds=1)
+REPORT_RETRY_FIRST = timedelta(seconds=1)
+REPORT_RETRY_MAX = timedelta(minutes=1)
 LOAD_TIMEOUT = timedelta(minutes=2)
+
+ISOLATE_PATCH = "isolate-the-jobs-of-a-dead-group"
+"""Runs that recorded this marker keep a dead group's finished jobs and run the rest alone."""
+RETRY_REPORTS_PATCH = "retry-chunk-reports"
+"""Runs that recorded this marker send a refused progress report again until it is taken."""
 
 
 @dataclass
@@ -72,6 +96,8 @@ class BatchChunkWorkflow:
         self._totals = ChunkReport(chunk_id="")
         self._unfinished = 0
         self._last_report = datetime.min
+        self._alone = asyncio.Lock()
+        """One job at a time, chunk-wide: the jobs of dead groups, so a crash has one suspect."""
 
     @workflow.run
     async def run(self, input: ChunkInput) -> ChunkReport:
@@ -135,11 +161,12 @@ class BatchChunkWorkflow:
             for start in range(0, len(jobs), size)
         ]
 
-    async def _run_group(self, group: list[tuple[Entry, JobSpec]]) -> None:
+    async def _run_group(self, group: list[tuple[Entry, JobSpec]], resends: int = 0) -> None:
         options = self._input.options
         concurrency = options.group_concurrency
         longest = max(spec.policy.timeout for _, spec in group)
         rounds = -(-len(group) // concurrency)
+        isolating = workflow.patched(ISOLATE_PATCH)
         try:
             result = await workflow.execute_activity(
                 run_job_group,
@@ -156,21 +183,30 @@ class BatchChunkWorkflow:
                 task_queue=group[0][1].policy.queue,
                 start_to_close_timeout=timedelta(seconds=longest * rounds + 60),
                 heartbeat_timeout=GROUP_HEARTBEAT_TIMEOUT,
-                retry_policy=GROUP_RETRY,
+                retry_policy=GROUP_ONCE if isolating else GROUP_RETRY,
                 # A cancelled chunk closes only once its running jobs have stopped.
                 cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
                 summary=f"{len(group)} jobs",
             )
         except ActivityError as error:
+            if isolating and not isinstance(error.cause, CancelledError):
+                await self._after_dead_group(group, error, resends)
+                return
             for entry, spec in group:
                 failure = failure_from(
                     error, policy=spec.policy, job_id=entry.job_id(), now=workflow.now()
                 )
                 await self._finish(entry.job_id(), failure, spec)
             return
-        retries = []
         reported = {outcome.index for outcome in result.outcomes}
         self._skip(len(group) - len(reported))  # never started: the batch is being cancelled
+        await self._settle_outcomes(group, result)
+
+    async def _settle_outcomes(
+        self, group: list[tuple[Entry, JobSpec]], result: JobGroupResult
+    ) -> None:
+        """Count the group's finished first attempts; retry the failures one by one."""
+        retries = []
         for outcome in result.outcomes:
             entry, spec = group[outcome.index]
             if outcome.ok:
@@ -180,6 +216,36 @@ class BatchChunkWorkflow:
             else:
                 await self._finish(entry.job_id(), outcome.failure, spec)
         await asyncio.gather(*retries)
+
+    async def _after_dead_group(
+        self, group: list[tuple[Entry, JobSpec]], error: ActivityError, resends: int
+    ) -> None:
+        """Keep what a dead group finished; send the rest again, or run them one at a time."""
+        finished = JobGroupResult(outcomes=_heartbeated_outcomes(error))
+        done = {outcome.index for outcome in finished.outcomes}
+        rest = [job for index, job in enumerate(group) if index not in done]
+        cause = error.cause
+        interrupted = isinstance(cause, ApplicationError) and cause.type == GROUP_INTERRUPTED
+        workflow.logger.warning(
+            "a group of chunk %s died (%s): %d finished, %d %s",
+            self._input.chunk_id,
+            cause,
+            len(done),
+            len(rest),
+            "sent again" if interrupted and resends < GROUP_RESENDS else "run one at a time",
+        )
+        pending = [self._settle_outcomes(group, finished)]
+        if rest and interrupted and resends < GROUP_RESENDS:
+            pending.append(self._run_group(rest, resends + 1))
+        else:
+            pending.extend(self._run_alone(entry, spec) for entry, spec in rest)
+        await asyncio.gather(*pending)
+
+    async def _run_alone(self, entry: Entry, spec: JobSpec) -> None:
+        """A job of a dead group: by itself, so a crash it causes is counted against it only."""
+        async with self._alone:
+            failure = await self._run_job(entry.job_id(), spec.job, spec.payload, spec.policy)
+        await self._finish(entry.job_id(), failure, spec)
 
     async def _retry(self, entry: Entry, spec: JobSpec, first: JobAttemptOutcome) -> None:
         """Attempts 2..tries of a job whose first attempt failed inside a group."""
@@ -248,28 +314,13 @@ class BatchChunkWorkflow:
         retention = self._input.options.dead_letter_retention_days
         if retention is None:
             return
-        job_input = JobInput(
-            job=spec.job,
-            payload=spec.payload,
-            policy=spec.policy,
-            dead_letter_retention_days=retention,
-            failed_before=failure,
+        await park(
+            spec,
+            failure,
+            job_id=job_id,
+            summary=f"{short_name(spec.job)} (coalesced)",
+            retention_days=retention,
         )
-        start = job_start(job_input, summary=f"{short_name(spec.job)} (coalesced)")
-        try:
-            await workflow.start_child_workflow(
-                JobWorkflow.run,
-                job_input,
-                id=job_id,
-                task_queue=spec.policy.queue,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=start.search_attributes,
-                static_summary=start.summary,
-                priority=start.priority,
-            )
-        except WorkflowAlreadyStartedError:
-            # A workflow of this id is open already (an earlier failure of it): keep that one.
-            workflow.logger.info("job %s is already in the dead-letter queue", job_id)
 
     def _skip(self, count: int) -> None:
         self._unfinished -= count
@@ -287,9 +338,39 @@ class BatchChunkWorkflow:
             return
         self._last_report = workflow.now()
         parent = workflow.get_external_workflow_handle(self._input.batch_id)
-        try:
-            await parent.signal(CHUNK_PROGRESS_SIGNAL, report)
-        except Exception as error:
-            # Only a closed batch refuses a signal (finished, cancelled, or its retention over):
-            # nobody is left to count this chunk, so its report has no reader.
-            workflow.logger.warning("batch %s took no report: %s", self._input.batch_id, error)
+        delay = REPORT_RETRY_FIRST
+        while True:
+            try:
+                await parent.signal(CHUNK_PROGRESS_SIGNAL, report)
+                return
+            except ApplicationError as error:
+                if error.type == EXTERNAL_NOT_FOUND or not workflow.patched(RETRY_REPORTS_PATCH):
+                    # A closed batch (finished, cancelled, or its retention over) has nobody
+                    # left to count this chunk: its report has no reader.
+                    workflow.logger.warning(
+                        "batch %s took no report: %s", self._input.batch_id, error
+                    )
+                    return
+                workflow.logger.warning(
+                    "batch %s refused a report, sending it again in %s: %s",
+                    self._input.batch_id,
+                    delay,
+                    error,
+                )
+            await workflow.sleep(delay)
+            delay = min(delay * 2, REPORT_RETRY_MAX)
+
+
+def _heartbeated_outcomes(error: ActivityError) -> list[JobAttemptOutcome]:
+    """The outcomes a dead group had recorded: in its last heartbeat (a timeout), or in the
+    details of the error it raised when its worker shut down."""
+    cause = error.cause
+    details: Sequence[Any] = ()
+    if isinstance(cause, ActivityTimeoutError):
+        details = cause.last_heartbeat_details
+    elif isinstance(cause, ApplicationError):
+        details = cause.details
+    for detail in details:
+        if isinstance(detail, dict) and isinstance(detail.get("outcomes"), dict):
+            return [JobAttemptOutcome.model_validate(o) for o in detail["outcomes"].values()]
+    return []

@@ -98,6 +98,8 @@ class JobWorkflow:
             job_id=job_id,
             policy=policy,
             batch_id=input.batch_id,
+            batch=input.batch,
+            batch_failure=input.batch_failure,
         )
         summary = f"run {short_name(input.job)}"
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from jobmodule.activities import JobFailure, JobPolicy
+from jobmodule.activities import JobBatch, JobFailure, JobPolicy
 from jobmodule.workflows.states import JobState
 
 
@@ -21,7 +21,12 @@ class JobInput(BaseModel):
     """How long a dead-lettered job waits for retry or forget before it closes as failed."""
     failed_before: JobFailure | None = None
     """Set when the job already spent its attempts elsewhere (a coalesced dispatch's carrier
-    batch): the workflow parks it in the dead-letter queue without running it again."""
+    batch, a batch callback): the workflow parks it in the dead-letter queue without running
+    it again."""
+    batch: JobBatch | None = None
+    """For a batch's callback parked here: the batch as its attempts saw it (``self.batch``)."""
+    batch_failure: JobFailure | None = None
+    """For a batch's catch callback parked here: the failure that triggered it."""
 
 
 class JobOutcome(BaseModel):

@@ -21,7 +21,7 @@ from jobmodule.cli.failures import add_failure_commands
 from jobmodule.cli.jobs import add_job_commands
 from jobmodule.cli.output import Command, errors
 from jobmodule.cli.schedules import add_schedule_commands
-from jobmodule.cli.work import add_work_commands
+from jobmodule.cli.work import add_work_commands, run_work
 from jobmodule.worker.logs import configure_logging
 
 PROGRAM = "jobmodule"
@@ -49,8 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``jobmodule`` command; return its exit code."""
     sys.path.insert(0, ".")  # job modules of the project in the current directory
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["work"]:
+        return run_work(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command in ("dev", "work"):
+    if args.command == "dev":
         configure_logging()
     try:
         return asyncio.run(args.handler(args))

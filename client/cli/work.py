@@ -6,21 +6,19 @@ import argparse
 from typing import Any
 
 from jobmodule.dev.command import run_dev
-from jobmodule.worker.options import add_worker_arguments, settings_from_args, split_list
-from jobmodule.worker.processes import run_processes
-from jobmodule.worker.runner import run_worker
+from jobmodule.worker.main import main as worker_main
+from jobmodule.worker.options import add_worker_arguments
 
 
 async def cmd_work(args: argparse.Namespace) -> int:
-    """``jobmodule work``: the same as ``python worker.py``."""
-    if args.processes > 1:
-        return run_processes(args)
-    await run_worker(
-        queues=split_list(args.queue),
-        job_modules=split_list(args.jobs),
-        settings=settings_from_args(args),
-    )
-    return 0
+    """``jobmodule work``: never reached; ``main`` hands ``work`` to the worker's own entry."""
+    raise AssertionError("jobmodule work runs through jobmodule.worker.main")
+
+
+def run_work(argv: list[str]) -> int:
+    """``jobmodule work ARGS``: exactly ``python worker.py ARGS`` (a supervisor needs its own
+    process and signal handling, so it does not run inside the CLI's event loop)."""
+    return worker_main(argv)
 
 
 async def cmd_dev(args: argparse.Namespace) -> int:

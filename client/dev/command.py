@@ -13,7 +13,7 @@ from temporalio.client import Client
 from jobmodule.activities import JobModuleError
 from jobmodule.connection import connect
 from jobmodule.dev.server import log_path, port_in_use, start_dev_server
-from jobmodule.worker.options import settings_from_args, split_list
+from jobmodule.worker.options import limits_from_args, settings_from_args, split_list
 from jobmodule.worker.runner import run_worker
 
 DEMO_MODULE = "examples.demo"
@@ -41,6 +41,7 @@ async def run_dev(args: argparse.Namespace) -> int:
                 job_modules=split_list(args.jobs),
                 client=client,
                 settings=settings,
+                limits=limits_from_args(args),
             )
         )
         program = args.run or (DEMO_MODULE if args.demo else None)

@@ -7,9 +7,15 @@ import sys
 from collections.abc import Sequence
 
 from jobmodule.worker.logs import configure_logging
-from jobmodule.worker.options import parse_args, settings_from_args, split_list
-from jobmodule.worker.processes import run_processes
+from jobmodule.worker.options import (
+    child_arguments,
+    limits_from_args,
+    parse_args,
+    settings_from_args,
+    split_list,
+)
 from jobmodule.worker.runner import run_worker
+from jobmodule.worker.supervisor import supervise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,13 +23,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     sys.path.insert(0, ".")  # job modules of the project in the current directory
     args = parse_args(argv)
+    settings = settings_from_args(args)
     if args.processes > 1:
-        return run_processes(args)
-    asyncio.run(
+        return supervise(
+            child_arguments(args), args.processes, grace=settings.graceful_shutdown_seconds
+        )
+    return asyncio.run(
         run_worker(
             queues=split_list(args.queue),
             job_modules=split_list(args.jobs),
-            settings=settings_from_args(args),
+            settings=settings,
+            limits=limits_from_args(args),
         )
     )
-    return 0

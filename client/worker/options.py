@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from jobmodule.settings import JobSettings
+from jobmodule.worker.life import RecycleLimits
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -30,8 +31,52 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
         "--processes",
         type=int,
         default=1,
-        help="worker processes, each polling every queue (Horizon's processes; default 1)",
+        help="worker processes under a supervisor that restarts and recycles them (default 1)",
     )
+    parser.add_argument(
+        "--max-jobs", type=_positive_int, help="recycle a process after it ran this many jobs"
+    )
+    parser.add_argument(
+        "--max-time", type=_positive_float, help="recycle a process after this many seconds"
+    )
+    parser.add_argument(
+        "--max-memory", type=_positive_float, help="recycle a process once it uses this many MB"
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {value:g}")
+    return value
+
+
+def limits_from_args(args: argparse.Namespace) -> RecycleLimits:
+    """The recycle limits the command line asked for."""
+    return RecycleLimits(
+        max_jobs=args.max_jobs, max_time=args.max_time, max_memory_mb=args.max_memory
+    )
+
+
+def child_arguments(args: argparse.Namespace) -> list[str]:
+    """The command-line options a supervised child process gets: all but ``--processes``."""
+    options = ["--jobs", args.jobs, "--queue", args.queue]
+    for flag, value in (
+        ("--concurrency", args.concurrency),
+        ("--max-jobs", args.max_jobs),
+        ("--max-time", args.max_time),
+        ("--max-memory", args.max_memory),
+    ):
+        if value:
+            options += [flag, str(value)]
+    return options
 
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:

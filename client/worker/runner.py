@@ -1,31 +1,42 @@
-"""Run jobmodule's workers in this process: one Temporal worker per queue, drained on a signal.
+"""Run jobmodule's workers in this process, and drain them on a signal.
 
-It loads the job modules, connects, registers missing search attributes and runs one worker per
-queue. SIGTERM/SIGINT stop polling and let in-flight jobs finish within the grace period
-(Laravel's ``queue:work`` stop).
+It loads the job modules, connects (waiting for a server that is down), registers missing
+search attributes and runs, per queue, one Temporal worker for jobs and one for workflow tasks.
+SIGTERM/SIGINT, a recycle limit or a tainted process start a drain that settles
+(``jobmodule.worker.drain``): running jobs finish within the grace period and their workflows
+record the results before the process exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from jobmodule.activities import ALL_ACTIVITIES, registry
+from jobmodule.activities.health import TAINTED_EXIT_CODE, process_health
 from jobmodule.connection import connect, ensure_search_attributes
+from jobmodule.errors import ServerUnreachableError
 from jobmodule.settings import JobSettings
+from jobmodule.worker.drain import FinishedJobs, drain, drain_tainted
+from jobmodule.worker.life import RecycleLimits, SupervisorLink, WorkerLife, exit_tainted
 from jobmodule.workflows import ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
 
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
+SERVER_WAIT_MAX_SECONDS = 5.0
+"""A worker started while the server is down tries again at most this far apart."""
 
 # Our packages hold no mutable module state, so the sandbox (JOBS_WORKFLOW_SANDBOX=true) may
 # share them instead of re-importing them for every workflow run.
@@ -42,19 +53,40 @@ def workflow_runner(settings: JobSettings, *passthrough: str) -> WorkflowRunner:
     )
 
 
-def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) -> list[Worker]:
-    """One Worker per queue, each running every jobmodule workflow and activity."""
+@dataclass
+class ProcessWorkers:
+    """The Temporal workers of one process: per queue, one for jobs and one for workflows."""
+
+    jobs: list[Worker]
+    workflows: list[Worker]
+
+    @property
+    def all(self) -> list[Worker]:
+        return [*self.jobs, *self.workflows]
+
+
+def build_workers(
+    client: Client,
+    queues: Sequence[str],
+    settings: JobSettings,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+) -> ProcessWorkers:
+    """Per queue, a worker for jobs (remote activities) and one for workflow tasks.
+
+    Apart, so that a drain can stop taking jobs while it still records their results. The
+    workflow worker runs local activities (``.local()`` jobs) itself, in its own task.
+    """
     runner = workflow_runner(settings)
-    return [
+    grace = timedelta(seconds=settings.graceful_shutdown_seconds)
+    jobs = [
         Worker(
             client,
             task_queue=queue,
-            workflows=ALL_WORKFLOWS,
             activities=ALL_ACTIVITIES,
-            workflow_runner=runner,
+            interceptors=interceptors,
             max_concurrent_activities=settings.max_concurrent_activities,
-            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
-            graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+            graceful_shutdown_timeout=grace,
             # Cancellation reaches a running activity only in a heartbeat reply: a cancelled
             # batch must stop starting jobs within about a second, not 30.
             max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
@@ -62,6 +94,52 @@ def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) 
         )
         for queue in queues
     ]
+    workflows = [
+        Worker(
+            client,
+            task_queue=queue,
+            workflows=ALL_WORKFLOWS,
+            activities=ALL_ACTIVITIES,
+            no_remote_activities=True,
+            workflow_runner=runner,
+            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            max_concurrent_local_activities=settings.max_concurrent_activities,
+            graceful_shutdown_timeout=grace,
+        )
+        for queue in queues
+    ]
+    return ProcessWorkers(jobs=jobs, workflows=workflows)
+
+
+async def connect_when_up(stop: asyncio.Event) -> Client | None:
+    """Connect, registering our search attributes; while the server is down, wait and retry.
+
+    Returns None when ``stop`` is set first.
+    """
+    delay = 0.25
+    announced = False
+    while not stop.is_set():
+        try:
+            client = await connect()
+            added = await ensure_search_attributes(client)
+            if added:
+                log.info("registered search attributes: %s", ", ".join(added))
+            if announced:
+                log.info("the Temporal server is reachable again")
+            return client
+        except ServerUnreachableError as error:
+            reason = str(error.address)
+        except RPCError as error:
+            if error.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+                raise
+            reason = error.message
+        if not announced:
+            log.warning("waiting for the Temporal server (%s); retrying", reason)
+            announced = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, SERVER_WAIT_MAX_SECONDS)
+    return None
 
 
 async def run_worker(
@@ -72,18 +150,17 @@ async def run_worker(
     settings: JobSettings | None = None,
     stop: asyncio.Event | None = None,
     own_process: bool = True,
-) -> None:
+    limits: RecycleLimits | None = None,
+) -> int:
     """Run workers for ``queues`` until ``stop`` is set (or SIGTERM/SIGINT), then drain them.
 
-    ``own_process=False`` (tests, embedding) leaves the loop's signal handlers and default
-    executor alone.
+    Returns the process's exit code, 0. With ``own_process`` (the default), a process tainted
+    by a job it could not stop ends itself with ``TAINTED_EXIT_CODE`` after its drain (the job's
+    thread is still running). ``own_process=False`` (tests, embedding) leaves the loop's signal
+    handlers, its default executor and the process alone.
     """
     settings = settings or JobSettings()
     registry.load_modules(list(job_modules))
-    client = client or await connect()
-    added = await ensure_search_attributes(client)
-    if added:
-        log.info("registered search attributes: %s", ", ".join(added))
     loop = asyncio.get_running_loop()
     stop = stop or asyncio.Event()
     if own_process:
@@ -95,17 +172,51 @@ async def run_worker(
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-    workers = build_workers(client, queues, settings)
-    runs = [asyncio.create_task(worker.run()) for worker in workers]
+    if client is None:
+        client = await connect_when_up(stop)
+        if client is None:
+            return 0
+    else:
+        await ensure_search_attributes(client)
+    finished = FinishedJobs()
+    life = WorkerLife(limits or RecycleLimits(), stop, SupervisorLink.from_environment())
+    finished.on_jobs_finished(life.jobs_finished)
+    if own_process:
+        process_health.on_taint(life.tainted)
+    workers = build_workers(client, queues, settings, interceptors=[finished])
+    runs = [asyncio.create_task(worker.run()) for worker in workers.all]
+    watching = asyncio.create_task(life.watch())
     log.info("worker polling %s with jobs %s", ",".join(queues), ", ".join(registry.names()) or "-")
     print(f"worker ready: queues={','.join(queues)} jobs={len(registry.names())}", flush=True)
+    life.ready()
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *runs], return_when=asyncio.FIRST_COMPLETED)
-    if stopped in done:
-        log.info(
-            "stopping: draining in-flight jobs (grace %ss)", settings.graceful_shutdown_seconds
-        )
-        await asyncio.gather(*(worker.shutdown() for worker in workers))
-    else:
+    if stopped not in done:
         stopped.cancel()
+        watching.cancel()
+        await asyncio.gather(*runs)  # a worker failed: raise its error
+        return 0
+    grace = settings.graceful_shutdown_seconds
+    log.info("stopping: draining in-flight jobs (grace %ss)", grace)
+    if process_health.tainted and own_process:
+        await drain_tainted(
+            client=client,
+            job_workers=workers.jobs,
+            finished=finished,
+            stuck=process_health.stuck,
+            grace=grace,
+            settle_limit=settings.drain_settle_seconds,
+        )
+        exit_tainted(TAINTED_EXIT_CODE)
+    await drain(
+        client=client,
+        job_workers=workers.jobs,
+        workflow_workers=workers.workflows,
+        finished=finished,
+        grace=grace,
+        settle_limit=settings.drain_settle_seconds,
+    )
+    watching.cancel()
     await asyncio.gather(*runs)
+    log.info("drained: every job this worker finished has been recorded")
+    return 0
