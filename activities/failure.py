@@ -16,3 +16,7 @@ class JobFailure(BaseModel):
     attempts: int
     failed_at: datetime
     job_id: str | None = None
+    traceback: str | None = None
+    """The formatted stack of the last attempt, trimmed to a few KB (None for a timeout)."""
+    frame: str | None = None
+    """The innermost frame in the job's own code, as ``file:line in function``."""

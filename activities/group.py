@@ -31,7 +31,7 @@ from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.failure import JobFailure
 from jobmodule.activities.health import process_health
 from jobmodule.activities.ids import batch_job_id
-from jobmodule.activities.runner import instantiate, to_application_error
+from jobmodule.activities.runner import instantiate, to_application_error, trace_from_details
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 """How often a group reports liveness (its heartbeat timeout is 10 s) and hears of a cancel."""
@@ -70,12 +70,15 @@ def outcome_of_error(
 ) -> JobAttemptOutcome:
     """Turn the error of a first attempt into a reportable outcome."""
     delay = error.next_retry_delay.total_seconds() if error.next_retry_delay else None
+    stack, frame = trace_from_details(error.details)
     failure = JobFailure(
         type=error.type or "ApplicationError",
         message=error.message,
         attempts=attempt,
         failed_at=datetime.now(UTC),
         job_id=job_id,
+        traceback=stack,
+        frame=frame,
     )
     retryable = not error.non_retryable and (error.type not in errors.NON_RETRYABLE_ERROR_TYPES)
     return JobAttemptOutcome(

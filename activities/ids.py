@@ -100,6 +100,11 @@ def chain_job_id(chain: str, index: int) -> str:
     return f"{chain}:{index}"
 
 
+def chain_rest_id(step_job: str) -> str:
+    """The chain that runs the steps after ``step_job``, once a retry of that parked step worked."""
+    return f"{step_job}-rest"
+
+
 def callback_job_id(owner: str, which: Callback) -> str:
     """The id of a batch's or chain's then/catch/finally callback."""
     return f"{owner}:{which}"

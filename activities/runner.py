@@ -23,8 +23,11 @@ from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.job import Job, registry
 from jobmodule.activities.models import FailedHookInput, RunJobInput
 from jobmodule.activities.policy import JobPolicy
+from jobmodule.activities.root_cause import formatted_traceback, innermost_own_frame
 
 ATTEMPT_DETAIL = "jobmodule_attempt"
+TRACEBACK_DETAIL = "jobmodule_traceback"
+FRAME_DETAIL = "jobmodule_frame"
 STUCK_DETAIL = "jobmodule_stuck"
 """Heartbeat detail of an attempt held open because its sync handler could not be stopped."""
 PULSE_AFTER_SECONDS = 1.0
@@ -39,6 +42,14 @@ def attempt_from_details(details: Sequence[Any]) -> int | None:
         if isinstance(detail, dict) and isinstance(detail.get(ATTEMPT_DETAIL), int):
             return int(detail[ATTEMPT_DETAIL])
     return None
+
+
+def trace_from_details(details: Sequence[Any]) -> tuple[str | None, str | None]:
+    """The traceback and own frame ``to_application_error`` stored in an error's details."""
+    for detail in details:
+        if isinstance(detail, dict) and ATTEMPT_DETAIL in detail:
+            return detail.get(TRACEBACK_DETAIL), detail.get(FRAME_DETAIL)
+    return None, None
 
 
 def instantiate(name: str, payload: dict[str, Any], attempt: int = 1) -> Job:
@@ -72,9 +83,13 @@ async def call_maybe_async(function: Any, *args: Any) -> Any:
 def to_application_error(error: BaseException, policy: JobPolicy, attempt: int) -> ApplicationError:
     """Map what ``handle()`` raised to the error Temporal sees, with the job's own backoff.
 
-    The attempt number rides in the details, so the dead-letter entry can say how many ran.
+    The attempt number rides in the details, so the dead-letter entry can say how many ran,
+    and so do the stack and the job's own frame that failed, for root-cause groups.
     """
-    marker = {ATTEMPT_DETAIL: attempt}
+    marker: dict[str, Any] = {ATTEMPT_DETAIL: attempt}
+    if not isinstance(error, errors.JobReleasedError | AttemptTimedOut):
+        marker[TRACEBACK_DETAIL] = formatted_traceback(error)
+        marker[FRAME_DETAIL] = innermost_own_frame(error)
     if isinstance(error, ApplicationError):
         return ApplicationError(
             error.message,

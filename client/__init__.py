@@ -43,7 +43,7 @@ from jobmodule.errors import (
     SearchAttributesMissingError,
     ServerUnreachableError,
 )
-from jobmodule.failures import FailedJob, FailureHandler
+from jobmodule.failures import FailedJob, FailureGroup, FailureHandler
 from jobmodule.jobs import CoalescedJobHandle, Job, JobHandle, PendingDispatch, job_handle
 from jobmodule.schedules import (
     InvalidCronError,
@@ -84,6 +84,7 @@ __all__ = [
     # the dead-letter queue
     "FailureHandler",
     "FailedJob",
+    "FailureGroup",
     # connection and settings
     "connect",
     "get_default_client",

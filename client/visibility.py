@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from jobmodule.workflows import search_attributes as sa
+from jobmodule.workflows.states import JobState
 
 
 def quote(value: str) -> str:
@@ -28,3 +31,30 @@ def job_filters(*, queue: str | None = None, job: str | None = None) -> list[str
 def all_of(*clauses: str) -> str:
     """The clauses joined with AND."""
     return " AND ".join(clauses)
+
+
+def dead_letter_query(
+    *,
+    queue: str | None = None,
+    job: str | None = None,
+    batch_id: str | None = None,
+    group: str | None = None,
+    failed_before: datetime | None = None,
+    failed_since: datetime | None = None,
+) -> str:
+    """The parked jobs (the dead-letter queue), with any of its filters."""
+    clauses = [
+        'WorkflowType = "JobWorkflow"',
+        'ExecutionStatus = "Running"',
+        equals(sa.JOB_STATUS.name, JobState.DEAD_LETTERED.value),
+        *job_filters(queue=queue, job=job),
+    ]
+    if batch_id:
+        clauses.append(equals(sa.BATCH_ID.name, batch_id))
+    if group:
+        clauses.append(equals(sa.FAILURE_GROUP.name, group))
+    if failed_before is not None:
+        clauses.append(f"{sa.FAILED_AT.name} < {quote(failed_before.isoformat())}")
+    if failed_since is not None:
+        clauses.append(f"{sa.FAILED_AT.name} >= {quote(failed_since.isoformat())}")
+    return all_of(*clauses)

@@ -35,6 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
         "jobmodule.payloads",
         "jobmodule.rpc",
         "jobmodule.visibility",
+        "jobmodule.batch_operations",
         "jobmodule.connection",
     ),
     ("jobmodule.batches",),

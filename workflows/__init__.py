@@ -17,6 +17,8 @@ from jobmodule.workflows.job_start import JobStart, batch_search_attributes, job
 from jobmodule.workflows.search_attributes import (
     ALL_SEARCH_ATTRIBUTES,
     BATCH_ID,
+    FAILED_AT,
+    FAILURE_GROUP,
     JOB_CLASS,
     JOB_QUEUE,
     JOB_STATUS,
@@ -49,6 +51,8 @@ __all__ = [
     "batch_search_attributes",
     "ALL_SEARCH_ATTRIBUTES",
     "BATCH_ID",
+    "FAILED_AT",
+    "FAILURE_GROUP",
     "JOB_CLASS",
     "JOB_QUEUE",
     "JOB_STATUS",

@@ -45,10 +45,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from jobmodule.workflows.chunk import BatchChunkWorkflow
     from jobmodule.workflows.failures import failure_from
+    from jobmodule.workflows.job import JOB_FAILED_AGAIN_SIGNAL, JOB_RECOVERED_SIGNAL
     from jobmodule.workflows.parking import park
     from jobmodule.workflows.states import JobState
 
 PARK_CALLBACKS_PATCH = "park-failed-callbacks"
+RECOVERY_THEN_PATCH = "then-after-every-failure-recovered"
+"""Runs that recorded this marker run ``then`` once every parked job of theirs was retried."""
 """Runs that recorded this marker park a callback that failed for good in the DLQ."""
 
 
@@ -71,6 +74,8 @@ class BatchWorkflow:
         if input.sealed:
             self._state.batch.sealed = True
         self._retry_requested = False
+        self._every_failure_retried = False
+        """Set by the last ``job_recovered``: the batch has no failures left."""
         self._running_callback: Callback | None = None
         self._adding = 1 if input.first_page else 0
         """Pages being turned into chunks; the first page counts from the start."""
@@ -95,15 +100,50 @@ class BatchWorkflow:
                 break
             if self._options.dead_letter_retention_days is not None:
                 break  # its failed jobs wait in the dead-letter queue, each retried on its own
-            # Failed jobs stay retryable (Laravel's queue:retry-batch) until the retention ends.
-            retention = timedelta(days=self._options.retention_days)
+            # Failed jobs stay retryable (Laravel's queue:retry-batch) until the retention ends;
+            # meanwhile the batch counts the parked ones whose retry succeeded.
+            if self._state.open_until is None:
+                self._state.open_until = workflow.now() + timedelta(
+                    days=self._options.retention_days
+                )
             try:
-                await workflow.wait_condition(lambda: self._retry_requested, timeout=retention)
+                await workflow.wait_condition(
+                    lambda: (
+                        self._retry_requested
+                        or self._every_failure_retried
+                        or self._continue_as_new_due()
+                    ),
+                    timeout=max(self._state.open_until - workflow.now(), timedelta(seconds=1)),
+                )
             except TimeoutError:
                 break
+            if self._every_failure_retried and not self._retry_requested:
+                await self._every_failure_recovered()
+                break
+            if not self._retry_requested:
+                await self._continue_as_new_while_open()
             self._retry_requested = False
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._batch
+
+    async def _every_failure_recovered(self) -> None:
+        """The last parked job's retry succeeded: the batch has no failures, so ``then`` runs."""
+        if workflow.patched(RECOVERY_THEN_PATCH) and not self._batch.cancelled:
+            if not self._state.then_ran:
+                await self._run_callback("then")
+
+    async def _continue_as_new_while_open(self) -> None:
+        """A batch waiting out its retention hands its counters to a new run, history short."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._state.runs += 1
+        workflow.continue_as_new(
+            BatchInput(
+                batch_id=self._input.batch_id,
+                options=self._options,
+                created_at=self._input.created_at,
+                state=self._state,
+            )
+        )
 
     async def _run_until_finished(self) -> None:
         """Wait for the jobs, running catch on the first failure; then then/finally once."""
@@ -135,8 +175,9 @@ class BatchWorkflow:
             self._handing_over = False  # everything finished meanwhile: no hand-over
         # A cancel request is only delivered while this run is open: see them through first.
         await self._cancellations_delivered()
-        self._batch.finished = True
-        self._batch.finished_at = workflow.now()
+        if not self._batch.finished:  # a run continued as new while open keeps the first time
+            self._batch.finished = True
+            self._batch.finished_at = workflow.now()
         if not self._batch.cancelled and self._batch.failed_jobs == 0 and not self._state.then_ran:
             await self._run_callback("then")
         if not self._state.finally_ran:
@@ -158,7 +199,12 @@ class BatchWorkflow:
     def _all_done(self) -> bool:
         if self._batch.cancelled:
             return True
-        return self._batch.sealed and not self._state.open_chunks and not self._adding
+        return (
+            self._batch.sealed
+            and not self._state.open_chunks
+            and not self._adding
+            and self._state.retrying == 0
+        )
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
@@ -274,6 +320,67 @@ class BatchWorkflow:
             self._state.first_failure = report.first_failure
             if not self._options.allow_failures:
                 self._cancel()
+
+    @workflow.signal(name=JOB_RECOVERED_SIGNAL)
+    def job_recovered(self, job_id: str) -> None:
+        """A parked job of this batch was retried and succeeded: it counts as processed now."""
+        batch = self._batch
+        if self._take_retrying(job_id):
+            batch.pending_jobs -= 1
+        elif job_id in batch.failed_job_ids:  # retried on its own, out of the DLQ
+            batch.failed_job_ids.remove(job_id)
+            batch.failed_jobs -= 1
+        elif self._state.failed_ids_dropped > 0:
+            self._state.failed_ids_dropped -= 1  # one of those counted but not listed
+            batch.failed_jobs -= 1
+        else:
+            return  # not one of ours, or counted already
+        batch.processed_jobs += 1
+        if batch.failed_jobs == 0 and self._state.retrying == 0:
+            self._every_failure_retried = True
+
+    @workflow.signal(name=JOB_FAILED_AGAIN_SIGNAL)
+    def job_failed_again(self, job_id: str) -> None:
+        """A parked job this batch was retrying failed again and is parked once more."""
+        if not self._take_retrying(job_id):
+            return  # retried on its own: it was counted as failed, and still is
+        batch = self._batch
+        batch.pending_jobs -= 1
+        batch.failed_jobs += 1
+        if len(batch.failed_job_ids) < FAILED_IDS_KEPT:
+            batch.failed_job_ids.append(job_id)
+        else:
+            self._state.failed_ids_dropped += 1
+
+    def _take_retrying(self, job_id: str) -> bool:
+        """Whether ``job_id`` was one of the parked jobs ``retry_parked`` is waiting for."""
+        if job_id in self._state.retrying_ids:
+            self._state.retrying_ids.remove(job_id)
+        elif self._state.retrying <= len(self._state.retrying_ids):
+            return False
+        self._state.retrying -= 1
+        return True
+
+    @workflow.update(name="retry_parked")
+    async def retry_parked(self) -> JobBatch:
+        """Count the batch's parked jobs as pending again: the client retries them (one batch
+        operation), and the batch finishes again once each has succeeded or parked again."""
+        batch = self._batch
+        self._state.retrying_ids = list(batch.failed_job_ids)
+        self._state.retrying = batch.failed_jobs
+        batch.pending_jobs += batch.failed_jobs
+        batch.failed_jobs = 0
+        batch.failed_job_ids = []
+        self._state.failed_ids_dropped = 0
+        batch.finished = False
+        batch.finished_at = None
+        self._state.first_failure = None
+        self._retry_requested = True
+        return batch
+
+    @retry_parked.validator
+    def _validate_retry_parked(self) -> None:
+        self._validate_retry_failed()
 
     # -- control -----------------------------------------------------------------------------
 

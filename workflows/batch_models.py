@@ -77,6 +77,12 @@ class BatchState(BaseModel):
     failed_ids_dropped: int = 0
     """Failed ids beyond FAILED_IDS_KEPT, counted but not listed."""
     runs: int = 1
+    open_until: datetime | None = None
+    """A finished batch with failures stays open (for retries) until then."""
+    retrying: int = 0
+    """Parked jobs ``retry_parked`` sent again, not yet back (succeeded or parked again)."""
+    retrying_ids: list[str] = Field(default_factory=list)
+    """Their ids, as far as ``failed_job_ids`` listed them."""
 
 
 class BatchInput(BaseModel):

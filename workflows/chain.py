@@ -13,6 +13,8 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.failures import failure_from
     from jobmodule.workflows.parking import park
 
+PARK_STEP_PATCH = "park-failed-chain-step"
+"""Runs that recorded this marker park a step that failed for good, with the steps after it."""
 PARK_CATCH_PATCH = "park-failed-chain-catch"
 """Runs that recorded this marker park a catch callback that failed for good in the DLQ."""
 DEFAULT_RETENTION_DAYS = 7.0
@@ -40,6 +42,16 @@ class ChainWorkflow:
                 )
             except ActivityError as error:
                 failure = failure_from(error, policy=spec.policy, job_id=job_id, now=workflow.now())
+                if workflow.patched(PARK_STEP_PATCH):
+                    await park(
+                        spec,
+                        failure,
+                        job_id=job_id,
+                        summary=f"step {index + 1} of chain {input.chain_id}",
+                        retention_days=DEFAULT_RETENTION_DAYS,
+                        chain_rest=input.jobs[index + 1 :],
+                        chain_catch=input.catch,
+                    )
                 if input.catch is not None:
                     await self._run_catch(input, failure)
                 return ChainResult(completed=index, failed_index=index, failure=failure)

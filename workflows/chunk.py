@@ -68,6 +68,10 @@ LOAD_TIMEOUT = timedelta(minutes=2)
 
 ISOLATE_PATCH = "isolate-the-jobs-of-a-dead-group"
 """Runs that recorded this marker keep a dead group's finished jobs and run the rest alone."""
+CANCELLED_GROUP_PATCH = "skip-the-jobs-of-a-cancelled-group"
+"""Runs that recorded this marker count a cancelled group's jobs as skipped, not failed."""
+PARK_BATCH_JOBS_PATCH = "park-failed-batch-jobs"
+"""Runs that recorded this marker park every job that fails for good, not only coalesced ones."""
 RETRY_REPORTS_PATCH = "retry-chunk-reports"
 """Runs that recorded this marker send a refused progress report again until it is taken."""
 
@@ -192,6 +196,9 @@ class BatchChunkWorkflow:
             if isolating and not isinstance(error.cause, CancelledError):
                 await self._after_dead_group(group, error, resends)
                 return
+            if isinstance(error.cause, CancelledError) and workflow.patched(CANCELLED_GROUP_PATCH):
+                self._skip(len(group))  # cancelled with its batch: not run, and not failed
+                return
             for entry, spec in group:
                 failure = failure_from(
                     error, policy=spec.policy, job_id=entry.job_id(), now=workflow.now()
@@ -306,21 +313,31 @@ class BatchChunkWorkflow:
         await self._report()
 
     async def _dead_letter(self, job_id: str, spec: JobSpec, failure: JobFailure) -> None:
-        """A coalesced job that failed for good gets its own JobWorkflow, parked in the DLQ.
+        """A job that failed for good gets its own JobWorkflow, parked in the DLQ.
 
         Started before the chunk reports the failure, so once the batch has finished every
         failed job of it can be found by its id (``jobmodule failed``, ``jobmodule retry``).
+        A parked batch job tells its batch when a retry of it succeeds.
         """
-        retention = self._input.options.dead_letter_retention_days
-        if retention is None:
-            return
-        await park(
-            spec,
-            failure,
-            job_id=job_id,
-            summary=f"{short_name(spec.job)} (coalesced)",
-            retention_days=retention,
-        )
+        carrier = self._input.options.dead_letter_retention_days
+        if carrier is not None:
+            await park(
+                spec,
+                failure,
+                job_id=job_id,
+                summary=f"{short_name(spec.job)} (coalesced)",
+                retention_days=carrier,
+            )
+        elif workflow.patched(PARK_BATCH_JOBS_PATCH):
+            await park(
+                spec,
+                failure,
+                job_id=job_id,
+                summary=f"{short_name(spec.job)} of batch {self._input.batch_id}",
+                retention_days=self._input.options.retention_days,
+                batch_id=self._input.batch_id,
+                batch=self._input.batch,
+            )
 
     def _skip(self, count: int) -> None:
         self._unfinished -= count

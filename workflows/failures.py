@@ -8,7 +8,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 from jobmodule.activities import JobFailure, JobPolicy
-from jobmodule.activities.runner import attempt_from_details, stuck_reason
+from jobmodule.activities.runner import attempt_from_details, stuck_reason, trace_from_details
 
 WORKER_LOST = "WorkerLost"
 """The job's worker process died (or stopped answering) while running it."""
@@ -20,9 +20,12 @@ def failure_from(
     """Describe the root cause of a failed activity: its type, message and attempt count."""
     cause: BaseException = error.cause or error
     attempts = policy.tries
+    stack: str | None = None
+    frame: str | None = None
     if isinstance(cause, ApplicationError):
         kind = cause.type or "ApplicationError"
         attempts = attempt_from_details(cause.details) or attempts
+        stack, frame = trace_from_details(cause.details)
     elif isinstance(cause, ActivityTimeoutError):
         kind = f"Timeout.{cause.type.name}" if cause.type is not None else "Timeout"
         if cause.type == TimeoutType.HEARTBEAT:
@@ -31,7 +34,13 @@ def failure_from(
         kind = type(cause).__name__
     message = cause.message if isinstance(cause, ApplicationError) else str(cause)
     return JobFailure(
-        type=kind, message=message or kind, attempts=attempts, failed_at=now, job_id=job_id
+        type=kind,
+        message=message or kind,
+        attempts=attempts,
+        failed_at=now,
+        job_id=job_id,
+        traceback=stack,
+        frame=frame,
     )
 
 

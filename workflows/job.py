@@ -13,8 +13,9 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from jobmodule.activities import (
@@ -26,17 +27,31 @@ with workflow.unsafe.imports_passed_through():
         run_job,
     )
     from jobmodule.activities.ids import short_name
+    from jobmodule.activities.root_cause import failure_group
     from jobmodule.workflows import search_attributes as sa
     from jobmodule.workflows.activity_options import (
         activity_options,
         local_activity_options,
         remaining_until_deadline,
     )
+    from jobmodule.workflows.batch_models import ChainInput
     from jobmodule.workflows.failures import failure_from
     from jobmodule.workflows.job_models import JobInput, JobOutcome
     from jobmodule.workflows.states import SETTLED_STATES, JobState
 
 DEAD_LETTER_EXPIRED = "DeadLetterExpired"
+FAILURE_SEARCH_PATCH = "park-with-failure-group-and-time"
+"""Runs that recorded this marker set FailureGroup and FailedAt when they park."""
+RECOVERY_PATCH = "report-recovery-to-batch-and-chain"
+"""Runs that recorded this marker tell their batch when a retry succeeds, and go on with the
+rest of their chain."""
+DLQ_RETRY_SIGNAL = "dlq_retry"
+DLQ_FORGET_SIGNAL = "dlq_forget"
+"""Bulk forms of the retry and forget Updates: Temporal batch operations send signals."""
+JOB_FAILED_AGAIN_SIGNAL = "job_failed_again"
+"""The signal a parked batch job sends its batch when an operator's retry of it failed too."""
+JOB_RECOVERED_SIGNAL = "job_recovered"
+"""The signal a parked batch job sends its batch when an operator's retry of it succeeded."""
 FAILED_HOOK_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1))
 FAILED_HOOK_TIMEOUT = timedelta(minutes=5)
 MEMO_PAYLOAD_LIMIT = 64 * 1024
@@ -69,8 +84,13 @@ class JobWorkflow:
                 if input.failed_before is not None and self._runs == 1:
                     raise AttemptsExhausted(input.failed_before)
                 self._result = await self._run_attempts(input, policy)
+                if self._failure is not None and workflow.patched(RECOVERY_PATCH):
+                    await self._recovered(input)
             except AttemptsExhausted as exhausted:
+                retried = self._failure is not None
                 self._failure = exhausted.failure
+                if retried and input.batch_id and workflow.patched(RECOVERY_PATCH):
+                    await self._tell_batch(input.batch_id, JOB_FAILED_AGAIN_SIGNAL)
                 await self._run_failed_hook(input, exhausted.failure)
                 if await self._park_in_dead_letter_queue(input, exhausted.failure) == "forget":
                     return await self._settle(JobState.FORGOTTEN)
@@ -135,10 +155,43 @@ class JobWorkflow:
             # The job is already lost to its own retries; a broken hook must not lose it further.
             workflow.logger.warning("failed() hook of %s raised: %s", input.job, error.cause)
 
+    async def _recovered(self, input: JobInput) -> None:
+        """A retry out of the dead-letter queue succeeded: its batch counts it as processed,
+        and the rest of its chain (``Bus.chain``) runs now."""
+        job_id = workflow.info().workflow_id
+        if input.batch_id is not None:
+            await self._tell_batch(input.batch_id, JOB_RECOVERED_SIGNAL)
+        if input.chain_rest:
+            await workflow.start_child_workflow(
+                "ChainWorkflow",
+                ChainInput(
+                    chain_id=f"{job_id}-rest", jobs=input.chain_rest, catch=input.chain_catch
+                ),
+                id=f"{job_id}-rest",
+                task_queue=input.chain_rest[0].policy.queue,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=f"rest of the chain after {short_name(input.job)}",
+            )
+
+    async def _tell_batch(self, batch_id: str, signal: str) -> None:
+        """Tell this job's batch what its retry did; a batch that has closed is not told."""
+        batch = workflow.get_external_workflow_handle(batch_id)
+        try:
+            await batch.signal(signal, workflow.info().workflow_id)
+        except ApplicationError as error:
+            workflow.logger.info("batch %s took no %s: %s", batch_id, signal, error)
+
     async def _park_in_dead_letter_queue(
         self, input: JobInput, failure: JobFailure
     ) -> DeadLetterCommand:
-        self._set_state(JobState.DEAD_LETTERED)
+        found_by: list[SearchAttributeUpdate[Any]] = []
+        if workflow.patched(FAILURE_SEARCH_PATCH):
+            group = failure_group(input.job, failure.type, failure.message, failure.frame)
+            found_by = [
+                sa.FAILURE_GROUP.value_set(group),
+                sa.FAILED_AT.value_set(failure.failed_at),
+            ]
+        self._set_state(JobState.DEAD_LETTERED, *found_by)
         encoded = json.dumps(input.payload, default=str)
         workflow.upsert_memo(
             {
@@ -178,9 +231,9 @@ class JobWorkflow:
         result = self._result if self._state == JobState.SUCCEEDED else None
         return JobOutcome(state=self._state, result=result, failure=self._failure, runs=self._runs)
 
-    def _set_state(self, state: JobState) -> None:
+    def _set_state(self, state: JobState, *more: SearchAttributeUpdate[Any]) -> None:
         self._state = state
-        workflow.upsert_search_attributes([sa.JOB_STATUS.value_set(state.value)])
+        workflow.upsert_search_attributes([sa.JOB_STATUS.value_set(state.value), *more])
 
     # -- operator commands ---------------------------------------------------------------------
 
@@ -202,13 +255,13 @@ class JobWorkflow:
     def _validate_forget(self) -> None:
         self._require_dead_lettered("forget")
 
-    @workflow.signal(name="dlq_retry")
+    @workflow.signal(name=DLQ_RETRY_SIGNAL)
     def retry_signal(self) -> None:
         """Bulk form of ``retry`` (Temporal batch operations can send signals, not updates)."""
         if self._state == JobState.DEAD_LETTERED:
             self._command = "retry"
 
-    @workflow.signal(name="dlq_forget")
+    @workflow.signal(name=DLQ_FORGET_SIGNAL)
     def forget_signal(self) -> None:
         """Bulk form of ``forget``."""
         if self._state == JobState.DEAD_LETTERED:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from jobmodule.activities import JobBatch, JobFailure, JobPolicy
+from jobmodule.activities import JobBatch, JobFailure, JobPolicy, JobSpec
 from jobmodule.workflows.states import JobState
 
 
@@ -27,6 +27,10 @@ class JobInput(BaseModel):
     """For a batch's callback parked here: the batch as its attempts saw it (``self.batch``)."""
     batch_failure: JobFailure | None = None
     """For a batch's catch callback parked here: the failure that triggered it."""
+    chain_rest: list[JobSpec] = Field(default_factory=list)
+    """For a step of a ``Bus.chain`` parked here: the steps after it, run once it succeeds."""
+    chain_catch: JobSpec | None = None
+    """That chain's catch callback, for the rest of the chain."""
 
 
 class JobOutcome(BaseModel):

@@ -26,6 +26,8 @@ async def park(
     batch_id: str | None = None,
     batch: JobBatch | None = None,
     batch_failure: JobFailure | None = None,
+    chain_rest: list[JobSpec] | None = None,
+    chain_catch: JobSpec | None = None,
 ) -> None:
     """Start ``spec``'s JobWorkflow already failed: it runs ``failed()`` once, then waits for an
     operator. Its parent may close; the parked job stays (ParentClosePolicy.ABANDON)."""
@@ -38,6 +40,8 @@ async def park(
         failed_before=failure,
         batch=batch,
         batch_failure=batch_failure,
+        chain_rest=chain_rest or [],
+        chain_catch=chain_catch,
     )
     start = job_start(job_input, summary=summary)
     try:

@@ -12,13 +12,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from jobmodule.activities import JobBatch, JobModuleError, ids
+from jobmodule.batch_operations import signal_each
 from jobmodule.batches.pages import pages_of, spread_group_size
 from jobmodule.batches.progress import follow_batch
 from jobmodule.errors import BatchClosedError, BatchNotFoundError, BatchStateError
 from jobmodule.rpc import execute_update, is_not_found, not_found
 from jobmodule.sync import run_sync
+from jobmodule.visibility import dead_letter_query
 from jobmodule.workflows import AddPageInput, BatchWorkflow, ChainResult
 from jobmodule.workflows.batch_models import HANDING_OVER
+from jobmodule.workflows.job import DLQ_RETRY_SIGNAL
 
 HANDOVER_BACKOFF_SECONDS = 0.05
 """Pause before asking a batch again that was closing for continue-as-new."""
@@ -61,8 +64,22 @@ class BatchHandle:
             return await self.status()
 
     async def retry_failed(self) -> JobBatch:
-        """Run the failed jobs of a finished batch again (Laravel's ``queue:retry-batch``)."""
-        return await self._update(BatchWorkflow.retry_failed, error=BatchStateError)
+        """Run the failed jobs of a batch again (Laravel's ``queue:retry-batch``).
+
+        They wait in the dead-letter queue, so one batch operation retries them, whatever the
+        namespace's retention; each that succeeds counts as processed in the batch. A batch
+        from before failed jobs were parked reruns them from its chunks' histories instead.
+        """
+        query = dead_letter_query(batch_id=self.id)
+        if not (await self.client.count_workflows(query)).count:
+            return await self._update(BatchWorkflow.retry_failed, error=BatchStateError)
+        parked = [row.id async for row in self.client.list_workflows(query)]
+        listed = (await self.status()).failed_job_ids
+        batch = await self._update(BatchWorkflow.retry_parked, error=BatchStateError)
+        # By id where the batch lists them (visibility may lag a moment behind a new parking),
+        # by query for the rest (beyond the ids a batch keeps).
+        await signal_each(self.client, sorted(set(listed) | set(parked)), DLQ_RETRY_SIGNAL)
+        return batch
 
     async def wait(self, *, progress: bool = False) -> JobBatch:
         """Wait until the batch finished and its callbacks ran; optionally draw a progress bar."""

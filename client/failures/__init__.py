@@ -1,6 +1,7 @@
-"""The dead-letter queue: ``FailureHandler`` and its rows, ``FailedJob``."""
+"""The dead-letter queue: ``FailureHandler``, its rows (``FailedJob``) and causes
+(``FailureGroup``)."""
 
-from jobmodule.failures.handler import FailureHandler, dead_letter_query
-from jobmodule.failures.models import FailedJob
+from jobmodule.failures.handler import FailureHandler
+from jobmodule.failures.models import FailedJob, FailureGroup
 
-__all__ = ["FailureHandler", "FailedJob", "dead_letter_query"]
+__all__ = ["FailureHandler", "FailedJob", "FailureGroup"]

@@ -1,56 +1,62 @@
 """The dead-letter queue: Laravel's ``failed_jobs`` table, read from Temporal visibility.
 
 A dead-lettered job is a parked ``JobWorkflow`` with ``JobStatus="dead_lettered"``; its failure
-and payload sit in the memo. Listing is one visibility query per page; bulk retry and flush are
-one Temporal batch operation, not a round trip per job.
+(with its stack and frame) and payload sit in the memo, its root-cause group and failure time
+in search attributes. Every job that failed for good is here: independent jobs, batch jobs,
+chain steps, coalesced jobs and callbacks. Listing is one visibility query per page; bulk
+retry, flush, group actions and pruning are one Temporal batch operation, not a round trip per
+job.
 """
 
 from __future__ import annotations
 
+import builtins
+from datetime import UTC, datetime, timedelta
+
 from temporalio.client import Client
 
+from jobmodule.batch_operations import signal_all
 from jobmodule.connection import UsesClient, with_search_attributes
-from jobmodule.failures.batch_operations import signal_all
-from jobmodule.failures.models import FailedJob, failed_job_from
+from jobmodule.failures.models import FailedJob, FailureGroup, failed_job_from, groups_of
 from jobmodule.jobs.handle import JobHandle
-from jobmodule.visibility import all_of, equals, job_filters
-from jobmodule.workflows import JOB_STATUS, JobState
+from jobmodule.visibility import dead_letter_query
+from jobmodule.workflows.job import DLQ_FORGET_SIGNAL, DLQ_RETRY_SIGNAL
 
-
-def dead_letter_query(*, queue: str | None = None, job: str | None = None) -> str:
-    """The visibility query that selects parked jobs, optionally of one queue or job class."""
-    return all_of(
-        'WorkflowType = "JobWorkflow"',
-        'ExecutionStatus = "Running"',
-        equals(JOB_STATUS.name, JobState.DEAD_LETTERED.value),
-        *job_filters(queue=queue, job=job),
-    )
+RETRY_SIGNAL = DLQ_RETRY_SIGNAL
+FORGET_SIGNAL = DLQ_FORGET_SIGNAL
 
 
 class FailureHandler(UsesClient):
-    """Work the dead-letter queue: list, retry, forget, and their bulk forms."""
+    """Work the dead-letter queue: list, group, retry, forget, prune, and their bulk forms."""
 
     async def list(
-        self, *, queue: str | None = None, job: str | None = None, limit: int | None = None
-    ) -> list[FailedJob]:
+        self,
+        *,
+        queue: str | None = None,
+        job: str | None = None,
+        batch_id: str | None = None,
+        group: str | None = None,
+        limit: int | None = None,
+    ) -> builtins.list[FailedJob]:
         """Dead-lettered jobs, newest first."""
-        client = await self.client()
-        query = dead_letter_query(queue=queue, job=job)
-
-        async def read() -> list[FailedJob]:
-            return [
-                await failed_job_from(execution)
-                async for execution in client.list_workflows(query, limit=limit)
-            ]
-
-        rows = await with_search_attributes(client, read)
-        rows.sort(key=lambda row: row.failed_at, reverse=True)
-        return rows
+        query = dead_letter_query(queue=queue, job=job, batch_id=batch_id, group=group)
+        return await self._rows(query, limit=limit)
 
     async def count(self, *, queue: str | None = None, job: str | None = None) -> int:
         """How many jobs wait in the dead-letter queue."""
         client = await self.client()
         return await _count(client, dead_letter_query(queue=queue, job=job))
+
+    async def groups(
+        self,
+        *,
+        queue: str | None = None,
+        job: str | None = None,
+        since: datetime | None = None,
+    ) -> builtins.list[FailureGroup]:
+        """Root-cause groups of the parked jobs, largest first (batch failures included)."""
+        rows = await self._rows(dead_letter_query(queue=queue, job=job, failed_since=since))
+        return groups_of(rows)
 
     async def retry(self, job_id: str) -> None:
         """Run one dead-lettered job again (Laravel ``queue:retry ID``)."""
@@ -60,13 +66,47 @@ class FailureHandler(UsesClient):
         """Drop one dead-lettered job (Laravel ``queue:forget ID``)."""
         await JobHandle(id=job_id, client=await self.client()).forget()
 
-    async def retry_all(self, *, queue: str | None = None, job: str | None = None) -> int:
-        """Retry every dead-lettered job in one batch operation; returns how many were sent."""
-        return await self._signal_all("dlq_retry", dead_letter_query(queue=queue, job=job))
+    async def retry_all(
+        self, *, queue: str | None = None, job: str | None = None, group: str | None = None
+    ) -> int:
+        """Retry every dead-lettered job (of a queue, job or group) in one batch operation;
+        returns how many were sent."""
+        query = dead_letter_query(queue=queue, job=job, group=group)
+        return await self._signal_all(RETRY_SIGNAL, query)
 
     async def flush(self, *, queue: str | None = None, job: str | None = None) -> int:
         """Forget every dead-lettered job in one batch operation (Laravel ``queue:flush``)."""
-        return await self._signal_all("dlq_forget", dead_letter_query(queue=queue, job=job))
+        return await self._signal_all(FORGET_SIGNAL, dead_letter_query(queue=queue, job=job))
+
+    async def retry_group(self, group_id: str) -> int:
+        """Retry every job of a root-cause group, in one batch operation."""
+        return await self._signal_all(RETRY_SIGNAL, dead_letter_query(group=group_id))
+
+    async def forget_group(self, group_id: str) -> int:
+        """Forget every job of a root-cause group, in one batch operation."""
+        return await self._signal_all(FORGET_SIGNAL, dead_letter_query(group=group_id))
+
+    async def prune(
+        self, *, older_than: timedelta = timedelta(hours=48), queue: str | None = None
+    ) -> int:
+        """Forget the parked jobs that failed more than ``older_than`` ago (Laravel's
+        ``queue:prune-failed``), in one batch operation; returns how many."""
+        cutoff = datetime.now(UTC) - older_than
+        query = dead_letter_query(queue=queue, failed_before=cutoff)
+        return await self._signal_all(FORGET_SIGNAL, query)
+
+    async def _rows(self, query: str, *, limit: int | None = None) -> builtins.list[FailedJob]:
+        client = await self.client()
+
+        async def read() -> builtins.list[FailedJob]:
+            return [
+                await failed_job_from(execution)
+                async for execution in client.list_workflows(query, limit=limit)
+            ]
+
+        rows = await with_search_attributes(client, read)
+        rows.sort(key=lambda row: row.failed_at, reverse=True)
+        return rows
 
     async def _signal_all(self, signal: str, query: str) -> int:
         client = await self.client()
