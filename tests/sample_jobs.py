@@ -273,3 +273,42 @@ class RecordsPid(Job):
         time.sleep(self.seconds)
         with open(self.path, "a") as out:
             out.write(f"{os.getpid()}\n")
+
+
+# -- priority and flow control ---------------------------------------------------------------
+
+
+class RecordsRun(Job):
+    """Appends ``tag start end attempt`` to a file when done: run order and overlap, across
+    processes (one O_APPEND write per line)."""
+
+    path: str
+    tag: str
+    seconds: float = 0.05
+    key: str = ""
+    timeout = 30
+
+    async def handle(self) -> None:
+        start = time.time()
+        await asyncio.sleep(self.seconds)
+        line = f"{self.tag} {start:.6f} {time.time():.6f} {self.attempts()}\n"
+        with Path(self.path).open("a") as out:
+            out.write(line)
+
+
+class RateLimited(RecordsRun):
+    """At most 4 starts a second, across every worker."""
+
+    rate_limit = "4/s"
+
+
+class Exclusive(RecordsRun):
+    """Jobs with the same ``key`` never run at once."""
+
+    without_overlapping = "key"
+
+
+class CappedAtTwo(RecordsRun):
+    """At most two run at once, across every worker."""
+
+    max_concurrency = 2

@@ -21,19 +21,23 @@ with workflow.unsafe.imports_passed_through():
         FailedHookInput,
         JobFailure,
         JobPolicy,
+        PermitGrant,
         RunJobInput,
         run_failed_hook,
         run_job,
     )
     from jobmodule.activities.ids import short_name
+    from jobmodule.activities.limits import PERMIT_GRANTED_SIGNAL
     from jobmodule.workflows import search_attributes as sa
     from jobmodule.workflows.activity_options import (
         activity_options,
         local_activity_options,
         remaining_until_deadline,
     )
+    from jobmodule.workflows.attempts import is_stepwise, run_stepwise
     from jobmodule.workflows.failures import failure_from
     from jobmodule.workflows.job_models import JobInput, JobOutcome
+    from jobmodule.workflows.permits import PermitHolder
     from jobmodule.workflows.states import SETTLED_STATES, JobState
 
 DEAD_LETTER_EXPIRED = "DeadLetterExpired"
@@ -43,6 +47,8 @@ MEMO_PAYLOAD_LIMIT = 64 * 1024
 """Payloads up to this size are copied into the dead-letter memo, for ``jobmodule failed``."""
 
 DeadLetterCommand = Literal["retry", "forget"]
+STEPWISE_PATCH = "stepwise-attempts"
+"""Jobs under a limit or with a far deadline schedule each attempt themselves (issue 16)."""
 
 
 @workflow.defn(name="JobWorkflow")
@@ -55,6 +61,7 @@ class JobWorkflow:
         self._failure: JobFailure | None = None
         self._result: Any = None
         self._runs = 0
+        self._permits = PermitHolder()
 
     @workflow.run
     async def run(self, input: JobInput) -> JobOutcome:
@@ -100,14 +107,25 @@ class JobWorkflow:
             batch_id=input.batch_id,
         )
         summary = f"run {short_name(input.job)}"
-        try:
+
+        async def attempt(attempt_policy: JobPolicy, spent: int) -> Any:
+            attempt_input = run_input.model_copy(
+                update={"policy": attempt_policy, "attempt_offset": spent}
+            )
+            at = workflow.now()
             if policy.local:
                 return await workflow.execute_local_activity(
-                    run_job, run_input, summary=summary, **local_activity_options(policy, now)
+                    run_job, attempt_input, summary=summary, **local_activity_options(policy, at)
                 )
+            options = activity_options(attempt_policy, at, input.job)
             return await workflow.execute_activity(
-                run_job, run_input, summary=summary, **activity_options(policy, now)
+                run_job, attempt_input, summary=summary, **options
             )
+
+        try:
+            if is_stepwise(policy, now) and workflow.patched(STEPWISE_PATCH):
+                return await run_stepwise(input.job, policy, attempt, self._permits)
+            return await attempt(policy, 0)
         except ActivityError as error:
             failure = failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
             raise AttemptsExhausted(failure) from error
@@ -219,6 +237,11 @@ class JobWorkflow:
             lambda: self._state in SETTLED_STATES and self._command is None
         )
         return self._outcome()
+
+    @workflow.signal(name=PERMIT_GRANTED_SIGNAL)
+    def permit_granted(self, grant: PermitGrant) -> None:
+        """A limiter granted a permit this job waits for (rate, concurrency or overlap)."""
+        self._permits.granted(grant)
 
     @workflow.query(name="state")
     def state(self) -> JobState:

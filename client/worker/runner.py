@@ -13,14 +13,22 @@ import logging
 import signal
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from jobmodule.activities import ALL_ACTIVITIES, registry
 from jobmodule.connection import connect, ensure_search_attributes
 from jobmodule.settings import JobSettings
+from jobmodule.worker.slots import QueueShare, SharedSlotSupplier, parse_queues
 from jobmodule.workflows import ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
@@ -43,25 +51,50 @@ def workflow_runner(settings: JobSettings, *passthrough: str) -> WorkflowRunner:
 
 
 def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) -> list[Worker]:
-    """One Worker per queue, each running every jobmodule workflow and activity."""
+    """One Worker per queue, each running every jobmodule workflow and activity.
+
+    Several queues share one activity budget in their ``--queue`` order (``client/worker/
+    slots.py``); a single queue keeps the SDK's fixed-size slots, exactly as before.
+    """
     runner = workflow_runner(settings)
+    shares = parse_queues(queues)
+    slots = slot_options(shares, settings)
     return [
         Worker(
             client,
-            task_queue=queue,
+            task_queue=share.name,
             workflows=ALL_WORKFLOWS,
             activities=ALL_ACTIVITIES,
             workflow_runner=runner,
-            max_concurrent_activities=settings.max_concurrent_activities,
-            max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+            **slots,
             graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
             # Cancellation reaches a running activity only in a heartbeat reply: a cancelled
             # batch must stop starting jobs within about a second, not 30.
             max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
             default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         )
-        for queue in queues
+        for share in shares
     ]
+
+
+def slot_options(shares: Sequence[QueueShare], settings: JobSettings) -> dict[str, Any]:
+    """Worker keyword arguments for its slots: one tuner for all when it polls several queues.
+
+    Build it once and give the same to every queue's Worker: the budget is the supplier's.
+    """
+    if len(shares) == 1 and shares[0].weight is None:
+        return {
+            "max_concurrent_activities": settings.max_concurrent_activities,
+            "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
+        }
+    supplier = SharedSlotSupplier(shares, settings.max_concurrent_activities)
+    tuner = WorkerTuner.create_composite(
+        workflow_supplier=FixedSizeSlotSupplier(settings.max_concurrent_workflow_tasks),
+        activity_supplier=supplier,
+        local_activity_supplier=FixedSizeSlotSupplier(settings.max_concurrent_activities),
+        nexus_supplier=FixedSizeSlotSupplier(settings.max_concurrent_activities),
+    )
+    return {"tuner": tuner}
 
 
 async def run_worker(
@@ -97,8 +130,9 @@ async def run_worker(
             loop.add_signal_handler(signum, stop.set)
     workers = build_workers(client, queues, settings)
     runs = [asyncio.create_task(worker.run()) for worker in workers]
-    log.info("worker polling %s with jobs %s", ",".join(queues), ", ".join(registry.names()) or "-")
-    print(f"worker ready: queues={','.join(queues)} jobs={len(registry.names())}", flush=True)
+    names = ",".join(share.name for share in parse_queues(queues))
+    log.info("worker polling %s with jobs %s", names, ", ".join(registry.names()) or "-")
+    print(f"worker ready: queues={names} jobs={len(registry.names())}", flush=True)
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *runs], return_when=asyncio.FIRST_COMPLETED)
     if stopped in done:
