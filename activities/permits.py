@@ -24,7 +24,6 @@ async def request_permit(input: RequestPermitInput) -> None:
     client = activity.client()
     await client.start_workflow(
         LIMITER_WORKFLOW,
-        input.limiter_id,
         id=input.limiter_id,
         task_queue=input.task_queue,
         start_signal=ACQUIRE_SIGNAL,
