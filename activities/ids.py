@@ -123,6 +123,11 @@ def permit_request_id(workflow_id: str, run_id: str, number: int) -> str:
     return f"{workflow_id}/{run_id}/{number}"
 
 
+def permit_request_number(request_id: str) -> int:
+    """The run's own number of a permit request (what a replay, under any id, matches on)."""
+    return int(request_id.rsplit("/", 1)[-1])
+
+
 def callback_job_id(owner: str, which: Callback) -> str:
     """The id of a batch's or chain's then/catch/finally callback."""
     return f"{owner}:{which}"

@@ -19,7 +19,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from jobmodule import Bus, FailureHandler, JobModuleError, set_default_client
 from jobmodule.connection import ensure_search_attributes
-from jobmodule.dev.server import temporal_binary
+from jobmodule.activities import ids
+from jobmodule.dev.server import dynamic_config_args, temporal_binary
 from jobmodule.jobs.handle import CoalescedJobHandle
 from jobmodule.worker import run_worker
 from tests import sample_jobs as jobs
@@ -188,6 +189,14 @@ async def _expect_failure(awaitable: Awaitable[object]) -> None:
     raise AssertionError("expected the job to fail")
 
 
+async def scenario_limited(client: Client) -> list[Recorded]:
+    """A job under a concurrency limit, retried once: each attempt takes and gives back a permit
+    from the class's LimiterWorkflow (recorded too, while it waits for more requests)."""
+    job = await jobs.FlakyCapped.dispatch(token="record").on_queue(QUEUE)
+    await job.result()
+    return [job.id, ids.limiter_id(QUEUE, jobs.FlakyCapped.job_name())]
+
+
 SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] = {
     "job_success": scenario_success,
     "job_retries": scenario_retries,
@@ -202,6 +211,7 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "batch_wait_handover": scenario_batch_wait_handover,
     "chain": scenario_chain,
     "coalesced_dead_letter": scenario_coalesced_dead_letter,
+    "job_limited": scenario_limited,
 }
 
 
@@ -218,7 +228,9 @@ async def _history(client: Client, recorded: Recorded) -> WorkflowHistory:
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=dynamic_config_args(),
     )
     await ensure_search_attributes(env.client)
     set_default_client(env.client)

@@ -312,3 +312,17 @@ class CappedAtTwo(RecordsRun):
     """At most two run at once, across every worker."""
 
     max_concurrency = 2
+
+
+class FlakyCapped(Job):
+    """Fails its first attempt; one at a time across workers (its attempts run one by one)."""
+
+    token: str
+    tries = 2
+    backoff = 0
+    max_concurrency = 1
+
+    async def handle(self) -> int:
+        if self.attempts() == 1:
+            raise RuntimeError("first attempt fails")
+        return self.attempts()

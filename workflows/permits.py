@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         request_permit,
     )
     from jobmodule.activities.flow import LimiterRef, lease_seconds, limiters_for
-    from jobmodule.activities.ids import permit_request_id
+    from jobmodule.activities.ids import permit_request_id, permit_request_number
     from jobmodule.activities.priority import DEFAULT_PRIORITY
 
 REQUEST_TIMEOUT = timedelta(seconds=10)
@@ -38,12 +38,13 @@ class PermitHolder:
     """The permits one workflow run waits for and holds."""
 
     def __init__(self) -> None:
-        self._granted: set[str] = set()
+        self._granted: set[int] = set()
+        """Request numbers granted; a number, not the id, so a replay under another id works."""
         self._requests = 0
 
     def granted(self, grant: PermitGrant) -> None:
         """The ``permit_granted`` signal: the limiter gave this request its permit."""
-        self._granted.add(grant.request_id)
+        self._granted.add(permit_request_number(grant.request_id))
 
     @contextlib.asynccontextmanager
     async def held(self, job: str, policy: JobPolicy, priority: int | None) -> AsyncIterator[None]:
@@ -52,28 +53,28 @@ class PermitHolder:
         if not refs:
             yield
             return
-        taken: list[tuple[str, str]] = []
+        taken: list[tuple[str, int]] = []
         try:
             for ref in refs:
-                request_id = self._next_request_id()
-                taken.append((ref.limiter_id, request_id))
-                await self._acquire(ref, request_id, policy, priority)
+                self._requests += 1
+                taken.append((ref.limiter_id, self._requests))
+                await self._acquire(ref, self._requests, policy, priority)
             yield
         finally:
-            for limiter_id, request_id in reversed(taken):
-                await self._release(limiter_id, request_id)
+            for limiter_id, number in reversed(taken):
+                await self._release(limiter_id, number)
 
-    def _next_request_id(self) -> str:
-        self._requests += 1
+    @staticmethod
+    def _request_id(number: int) -> str:
         info = workflow.info()
-        return permit_request_id(info.workflow_id, info.run_id, self._requests)
+        return permit_request_id(info.workflow_id, info.run_id, number)
 
     async def _acquire(
-        self, ref: LimiterRef, request_id: str, policy: JobPolicy, priority: int | None
+        self, ref: LimiterRef, number: int, policy: JobPolicy, priority: int | None
     ) -> None:
         info = workflow.info()
         request = PermitRequest(
-            request_id=request_id,
+            request_id=self._request_id(number),
             workflow_id=info.workflow_id,
             run_id=info.run_id,
             config=ref.config,
@@ -87,10 +88,11 @@ class PermitHolder:
             retry_policy=REQUEST_RETRY,
             summary=f"permit from {ref.limiter_id}",
         )
-        await workflow.wait_condition(lambda: request_id in self._granted)
+        await workflow.wait_condition(lambda: number in self._granted)
 
-    async def _release(self, limiter_id: str, request_id: str) -> None:
-        self._granted.discard(request_id)
+    async def _release(self, limiter_id: str, number: int) -> None:
+        self._granted.discard(number)
+        request_id = self._request_id(number)
         try:
             await workflow.get_external_workflow_handle(limiter_id).signal(
                 "release", PermitRelease(request_id=request_id)
