@@ -44,6 +44,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("W6I", "duplicates", "duplicate executions"),
     ("W6I", "recovery_s", "kill -> first job on new worker, s"),
     ("W6I", "kill_to_done_s", "kill -> every job ran once, s"),
+    ("W7", "high_start_p50_ms", "high jobs behind a low backlog: dispatch->start p50 ms"),
+    ("W7", "high_start_p95_ms", "high jobs behind a low backlog: dispatch->start p95 ms"),
+    ("W7", "backlog_drain_s", "s until the whole low backlog ran"),
 ]
 THROUGHPUT = [
     ("W0", "workflows_per_s", "W0 wf/s"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6")
+WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W7")
 """Every workload, in the order they run."""
 
 BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6"})
@@ -27,6 +27,8 @@ DESCRIPTIONS = {
     "W4L": "W4 with local jobs (`.local()`)",
     "W5": "peak RSS of the worker process tree while W2 runs (Celery: prefork-2)",
     "W6": "batch of 5,000 jobs of 2 ms; kill -9 the worker after 1 s, start another",
+    "W7": "a backlog of 2,000 `low` jobs of 10 ms, then 50 `high` ones: their dispatch->start "
+    "(Celery: task `priority` over Redis, priority steps 0-9, prefetch 1)",
 }
 
 
@@ -77,6 +79,15 @@ class Sizes:
         """W6 with independent jobs: one workflow each, so W1's size, not W6's."""
         return self._n(2_000, 20)
 
+    @property
+    def w7_low_jobs(self) -> int:
+        return self._n(2_000, 20)
+
+    @property
+    def w7_high_jobs(self) -> int:
+        return self._n(50, 5)
+
+    w7_job_seconds: float = 0.01
     w6_job_seconds: float = 0.002
     w6_kill_after_seconds: float = 1.0
 
