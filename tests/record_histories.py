@@ -18,8 +18,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from jobmodule import Bus, FailureHandler, JobModuleError, set_default_client
-from jobmodule.connection import ensure_search_attributes
 from jobmodule.activities import ids
+from jobmodule.connection import ensure_search_attributes
 from jobmodule.dev.server import dynamic_config_args, temporal_binary
 from jobmodule.jobs.handle import CoalescedJobHandle
 from jobmodule.worker import run_worker

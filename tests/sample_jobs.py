@@ -278,6 +278,11 @@ class RecordsPid(Job):
 # -- priority and flow control ---------------------------------------------------------------
 
 
+def _append(path: str, line: str) -> None:
+    with Path(path).open("a") as out:
+        out.write(line)
+
+
 class RecordsRun(Job):
     """Appends ``tag start end attempt`` to a file when done: run order and overlap, across
     processes (one O_APPEND write per line)."""
@@ -291,9 +296,7 @@ class RecordsRun(Job):
     async def handle(self) -> None:
         start = time.time()
         await asyncio.sleep(self.seconds)
-        line = f"{self.tag} {start:.6f} {time.time():.6f} {self.attempts()}\n"
-        with Path(self.path).open("a") as out:
-            out.write(line)
+        _append(self.path, f"{self.tag} {start:.6f} {time.time():.6f} {self.attempts()}\n")
 
 
 class RateLimited(RecordsRun):

@@ -56,7 +56,9 @@ def test_priority_names_and_numbers_both_work() -> None:
         (lambda p: p.without_overlapping(""), "1 to 200 characters"),
     ],
 )
-def test_a_bad_dispatch_option_is_refused_before_anything_is_sent(option: object, says: str) -> None:
+def test_a_bad_dispatch_option_is_refused_before_anything_is_sent(
+    option: object, says: str
+) -> None:
     pending = jobs.Add.dispatch(a=1)
     with pytest.raises(ValidationError) as raised:
         option(pending).build_input()  # type: ignore[operator]
@@ -94,8 +96,10 @@ def test_the_default_fairness_key_is_the_job_class_within_the_server_limit() -> 
 
 
 def test_a_job_takes_its_lock_before_its_class_limits() -> None:
-    capped = jobs.Exclusive(path="p", tag="t", key="k1").resolved_policy().model_copy(
-        update={"max_concurrency": 2}
+    capped = (
+        jobs.Exclusive(path="p", tag="t", key="k1")
+        .resolved_policy()
+        .model_copy(update={"max_concurrency": 2})
     )
     refs = limiters_for(jobs.Exclusive.job_name(), capped)
     assert [ref.limiter_id.split(":")[0] for ref in refs] == ["jobmodule-lock", "jobmodule-limit"]

@@ -60,12 +60,16 @@ async def test_fairness_keys_share_a_backlog_by_weight(
 ) -> None:
     path = tmp_path / "runs"
     for i in range(30):
-        await jobs.RecordsRun.dispatch(path=str(path), tag=f"a{i}").on_queue(queue).fairness(
-            "a", weight=3
+        await (
+            jobs.RecordsRun.dispatch(path=str(path), tag=f"a{i}")
+            .on_queue(queue)
+            .fairness("a", weight=3)
         )
     for i in range(30):
-        await jobs.RecordsRun.dispatch(path=str(path), tag=f"b{i}").on_queue(queue).fairness(
-            "b", weight=1
+        await (
+            jobs.RecordsRun.dispatch(path=str(path), tag=f"b{i}")
+            .on_queue(queue)
+            .fairness("b", weight=1)
         )
 
     order = await started_in_order(path, 20, spawn_worker, queue)
