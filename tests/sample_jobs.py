@@ -295,6 +295,7 @@ class RecordsRun(Job):
 
     async def handle(self) -> None:
         start = time.time()
+        _append(self.path + ".started", f"{self.tag} {self.attempts()}\n")
         await asyncio.sleep(self.seconds)
         _append(self.path, f"{self.tag} {start:.6f} {time.time():.6f} {self.attempts()}\n")
 
@@ -309,6 +310,15 @@ class Exclusive(RecordsRun):
     """Jobs with the same ``key`` never run at once."""
 
     without_overlapping = "key"
+
+
+class ExclusiveBrief(RecordsRun):
+    """``Exclusive`` with a 3 s attempt timeout and a second try: a dead worker's attempt times
+    out quickly, and its lock with it."""
+
+    without_overlapping = "key"
+    timeout = 3
+    tries = 2
 
 
 class CappedAtTwo(RecordsRun):

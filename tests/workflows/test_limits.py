@@ -51,6 +51,32 @@ async def test_jobs_with_one_overlap_key_never_overlap_and_other_keys_run_alongs
     assert any(overlap(other, run) for run in same_key), recorded
 
 
+async def test_an_overlap_lock_frees_itself_when_the_worker_holding_it_dies(
+    client: Any, spawn_worker: Any, tmp_path: Path, queue: str
+) -> None:
+    path = tmp_path / "runs"
+    started = Path(f"{path}.started")
+    doomed = spawn_worker(queue)
+    await jobs.ExclusiveBrief.dispatch(path=str(path), tag="first", seconds=1.5, key="k").on_queue(
+        queue
+    )
+    await wait_until(lambda: lines(started) >= 1, timeout=30)
+    doomed.kill()  # mid-attempt, holding the lock of key "k"
+    doomed.wait()
+    await jobs.ExclusiveBrief.dispatch(path=str(path), tag="second", seconds=0.2, key="k").on_queue(
+        queue
+    )
+    spawn_worker(queue)
+
+    # The dead attempt times out after 3 s; its workflow gives the lock back, and both run.
+    await wait_until(lambda: lines(path) >= 2, timeout=60, interval=0.2)
+
+    recorded = runs(path)
+    assert sorted(run.tag for run in recorded) == ["first", "second"]
+    assert most_at_once(recorded) == 1
+    assert next(run for run in recorded if run.tag == "first").attempt == 2
+
+
 async def test_a_dispatch_names_its_own_overlap_key(
     client: Any, spawn_worker: Any, tmp_path: Path, queue: str
 ) -> None:
