@@ -37,10 +37,22 @@ from jobmodule.activities.errors import (
     UnknownJobError,
 )
 from jobmodule.activities.failure import JobFailure
+from jobmodule.activities.flow import has_limits
 from jobmodule.activities.group import run_job_group
 from jobmodule.activities.job import Job, registry
+from jobmodule.activities.limits import (
+    LimitConfig,
+    OpenHoldersInput,
+    PermitGrant,
+    PermitRelease,
+    PermitRequest,
+    Rate,
+    RequestPermitInput,
+    parse_rate,
+)
 from jobmodule.activities.load_chunk import load_chunk_items
 from jobmodule.activities.models import FailedHookInput, RunJobInput
+from jobmodule.activities.permits import open_holders, request_permit
 from jobmodule.activities.policy import BackoffSpec, JobPolicy
 from jobmodule.activities.registry import JobRegistry
 from jobmodule.activities.runner import run_failed_hook, run_job
@@ -50,6 +62,8 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     run_failed_hook,
     run_job_group,
     load_chunk_items,
+    request_permit,
+    open_holders,
 ]
 """Every activity a worker registers."""
 
@@ -80,6 +94,18 @@ __all__ = [
     "JobGroupInput",
     "JobGroupResult",
     "JobAttemptOutcome",
+    # flow control
+    "LimitConfig",
+    "PermitRequest",
+    "PermitGrant",
+    "PermitRelease",
+    "RequestPermitInput",
+    "OpenHoldersInput",
+    "Rate",
+    "has_limits",
+    "parse_rate",
+    "request_permit",
+    "open_holders",
     # errors
     "JobModuleError",
     "ChunkHistoryError",

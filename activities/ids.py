@@ -16,6 +16,10 @@ BATCH_PREFIX = "batch-"
 CHAIN_PREFIX = "chain-"
 CARRIER_PREFIX = "coalesced-"
 """Carrier batches of coalesced dispatches (``.coalesce()``)."""
+LIMITER_PREFIX = "jobmodule-limit:"
+"""Limiter workflows of a job class's rate and concurrency limits."""
+LOCK_PREFIX = "jobmodule-lock:"
+"""Limiter workflows that are a without-overlapping lock."""
 
 Callback = Literal["then", "catch", "finally"]
 
@@ -103,6 +107,30 @@ def chain_job_id(chain: str, index: int) -> str:
 def chain_rest_id(step_job: str) -> str:
     """The chain that runs the steps after ``step_job``, once a retry of that parked step worked."""
     return f"{step_job}-rest"
+
+
+def limiter_id(queue: str, job: str) -> str:
+    """The workflow id of the limiter of a job class's rate and concurrency on a queue.
+
+    Per queue, because the limiter runs on its jobs' queue: a limiter of a class on a queue
+    that no worker polls any more would hold that class's jobs on other queues forever.
+    """
+    return f"{LIMITER_PREFIX}{queue}:{job}"
+
+
+def overlap_lock_id(queue: str, job: str, key: str) -> str:
+    """The workflow id of the without-overlapping lock of a job class and key on a queue."""
+    return f"{LOCK_PREFIX}{queue}:{job}:{key}"
+
+
+def permit_request_id(workflow_id: str, run_id: str, number: int) -> str:
+    """The id of the ``number``-th permit request a workflow run makes (deterministic)."""
+    return f"{workflow_id}/{run_id}/{number}"
+
+
+def permit_request_number(request_id: str) -> int:
+    """The run's own number of a permit request (what a replay, under any id, matches on)."""
+    return int(request_id.rsplit("/", 1)[-1])
 
 
 def callback_job_id(owner: str, which: Callback) -> str:

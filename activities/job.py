@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.errors import JobDefinitionError, JobFailedError, JobReleasedError
 from jobmodule.activities.failure import JobFailure
-from jobmodule.activities.policy import BackoffSpec, JobPolicy
+from jobmodule.activities.limits import check_overlap_key
+from jobmodule.activities.policy import DEFAULT_DEADLINE_HORIZON_SECONDS, BackoffSpec, JobPolicy
 from jobmodule.activities.registry import JobRegistry
 
 if TYPE_CHECKING:
@@ -45,8 +46,21 @@ class Job(BaseModel):
     """Seconds one attempt may run (Laravel ``$timeout``)."""
     heartbeat_timeout: ClassVar[float | None] = None
     """Seconds between heartbeats before the attempt is presumed dead (long jobs)."""
-    priority: ClassVar[int | None] = None
-    """Temporal priority key 1 (highest) .. 5 (lowest)."""
+    priority: ClassVar[int | str | None] = None
+    """Temporal priority key 1 (highest) .. 5 (lowest), or ``"high"``/``"normal"``/``"low"``."""
+    fairness_key: ClassVar[str | None] = None
+    """Fairness key under a backlog (at most 64 bytes); None means the job class's name."""
+    fairness_weight: ClassVar[float | None] = None
+    """This class's share of its priority level against other fairness keys (default 1.0)."""
+    deadline_horizon: ClassVar[float] = DEFAULT_DEADLINE_HORIZON_SECONDS
+    """Seconds before a deadline from which the job is raised one priority level."""
+    rate_limit: ClassVar[str | None] = None
+    """``"N/s"``, ``"N/m"`` or ``"N/h"``: at most N attempts start per period, on all workers."""
+    max_concurrency: ClassVar[int | None] = None
+    """At most this many jobs of the class run at once, on all workers."""
+    without_overlapping: ClassVar[str | None] = None
+    """A payload field: jobs with the same value of it never run at once (Laravel's
+    ``WithoutOverlapping``); ``.without_overlapping(key)`` at dispatch names a key instead."""
     local: ClassVar[bool] = False
     """Run as a local activity (short jobs: fewer events and round trips; no heartbeats)."""
     job_name_override: ClassVar[str | None] = None
@@ -65,6 +79,13 @@ class Job(BaseModel):
         except ValueError as error:
             message = f"{cls.__qualname__} declares an invalid policy: {error}"
             raise JobDefinitionError(message) from error
+        field = cls.without_overlapping
+        if field is not None and field not in cls.model_fields:
+            fields = ", ".join(cls.model_fields) or "none"
+            raise JobDefinitionError(
+                f"{cls.__qualname__}.without_overlapping names {field!r}, which is not a "
+                f"payload field; its fields are: {fields}"
+            )
         registry.register(cls)
 
     # -- identity and policy -------------------------------------------------------------------
@@ -85,7 +106,26 @@ class Job(BaseModel):
             heartbeat_timeout=cls.heartbeat_timeout,
             priority=cls.priority,
             local=cls.local,
+            fairness_key=cls.fairness_key,
+            fairness_weight=cls.fairness_weight,
+            deadline_horizon=cls.deadline_horizon,
+            rate_limit=cls.rate_limit,
+            max_concurrency=cls.max_concurrency,
         )
+
+    def resolved_policy(self) -> JobPolicy:
+        """This job's policy: the class's, with the overlap key read from its payload."""
+        policy = self.default_policy()
+        field = self.without_overlapping
+        if field is None:
+            return policy
+        key = getattr(self, field)
+        if key is None:
+            raise ValueError(
+                f"{type(self).__qualname__}.{field} is None, so it cannot key "
+                "without_overlapping: give it a value or dispatch with .without_overlapping(key)"
+            )
+        return policy.model_copy(update={"overlap_key": check_overlap_key(str(key))})
 
     def summary(self) -> str:
         """A one-line description for the Web UI, e.g. ``ProcessUserData(user_id=7)``."""

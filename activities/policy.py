@@ -24,12 +24,17 @@ from pydantic import (
     model_validator,
 )
 
+from jobmodule.activities.limits import check_overlap_key, parse_rate
+from jobmodule.activities.priority import check_fairness_key, priority_key
+
 BackoffSpec = int | float | Sequence[float] | Literal["exponential"]
 """An int (constant delay), a list (progressive, the last value repeats) or "exponential"."""
 
 EXPONENTIAL_INITIAL_SECONDS = 1.0
 EXPONENTIAL_COEFFICIENT = 2.0
 EXPONENTIAL_MAX_SECONDS = 600.0
+DEFAULT_DEADLINE_HORIZON_SECONDS = 600.0
+"""A job whose deadline is 10 minutes away or less goes before its level's other jobs."""
 
 
 class JobPolicy(BaseModel):
@@ -50,10 +55,56 @@ class JobPolicy(BaseModel):
     deadline: datetime | None = None
     """After this instant no attempt may run (schedule-to-close). Must be timezone-aware."""
     priority: int | None = Field(default=None, ge=1, le=5)
-    """Temporal priority key: 1 is the highest, 5 the lowest, 3 the default."""
+    """Temporal priority key: 1 is the highest, 5 the lowest, 3 the default. Names are accepted
+    on the way in (``"high"`` = 1, ``"normal"``/``"default"`` = 3, ``"low"`` = 5)."""
     local: bool = False
     """Run as a local activity in the workflow's own task: no second task-queue round trip and
     about half the history events, for short jobs. Local jobs cannot heartbeat."""
+    # -- flow control (issue 16); every default below is left out of the wire form --------------
+    fairness_key: str | None = None
+    """Fairness key (at most 64 bytes); None means the job class's name."""
+    fairness_weight: float | None = Field(default=None, ge=0.001, le=1000)
+    """Share of its level's throughput under a backlog, against other keys (server: 1.0)."""
+    deadline_horizon: float = Field(default=DEFAULT_DEADLINE_HORIZON_SECONDS, gt=0)
+    """Seconds before the deadline from which the job is raised one priority level."""
+    rate_limit: str | None = None
+    """At most N attempts start per second, minute or hour (``"20/s"``), across every worker."""
+    max_concurrency: int | None = None
+    """At most this many of the job class run at once, across every worker."""
+    overlap_key: str | None = None
+    """Jobs of this class with the same key never run at once, on any worker."""
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority_names(cls, value: object) -> object:
+        return priority_key(value)
+
+    @field_validator("fairness_key")
+    @classmethod
+    def _fairness_key_fits(cls, value: str | None) -> str | None:
+        return None if value is None else check_fairness_key(value)
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate(value)
+        return value
+
+    @field_validator("max_concurrency", mode="before")
+    @classmethod
+    def _concurrency_positive(cls, value: object) -> object:
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not (whole and value >= 1):  # type: ignore[operator]
+            raise ValueError(
+                f"max_concurrency must be a whole number >= 1 (None for no limit), not {value!r}"
+            )
+        return value
+
+    @field_validator("overlap_key")
+    @classmethod
+    def _overlap_key_fits(cls, value: str | None) -> str | None:
+        return None if value is None else check_overlap_key(value)
 
     @model_validator(mode="after")
     def _local_jobs_do_not_heartbeat(self) -> JobPolicy:

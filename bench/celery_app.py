@@ -24,7 +24,20 @@ PROFILES = ("default", "durable")
 VISIBILITY_TIMEOUT_S = 10
 
 
-def profile_settings(profile: str, redis_url: str) -> dict[str, Any]:
+PRIORITY_SETTINGS: dict[str, Any] = {
+    # Redis has no priority queue: Celery keeps one list per step and reads them in order
+    # (0 first). Prefetch 1, or a worker holds 4 x concurrency low tasks ahead of any high one.
+    "broker_transport_options": {
+        "priority_steps": list(range(10)),
+        "sep": ":",
+        "queue_order_strategy": "priority",
+    },
+    "worker_prefetch_multiplier": 1,
+}
+"""W7's priority-enabled queue (``BENCH_CELERY_PRIORITY=1`` in the worker's environment)."""
+
+
+def profile_settings(profile: str, redis_url: str, *, priority: bool = False) -> dict[str, Any]:
     """Celery configuration of one profile; the broker is Redis db 0, results db 1."""
     if profile not in PROFILES:
         raise ValueError(f"unknown Celery profile {profile!r}; expected one of {PROFILES}")
@@ -48,13 +61,17 @@ def profile_settings(profile: str, redis_url: str) -> dict[str, Any]:
                 "unacked_restore_throttle": 1,
             },
         )
+    if priority:
+        options = {**settings.get("broker_transport_options", {})}
+        options.update(PRIORITY_SETTINGS["broker_transport_options"])
+        settings.update(PRIORITY_SETTINGS, broker_transport_options=options)
     return settings
 
 
-def create_app(profile: str, redis_url: str) -> Celery:
+def create_app(profile: str, redis_url: str, *, priority: bool = False) -> Celery:
     """An app with the bench tasks registered under stable names."""
     app = Celery("bench")
-    app.conf.update(profile_settings(profile, redis_url))
+    app.conf.update(profile_settings(profile, redis_url, priority=priority))
 
     @app.task(name="bench.noop", shared=False)
     def noop(i: int = 0) -> None:
@@ -63,6 +80,12 @@ def create_app(profile: str, redis_url: str) -> Celery:
     @app.task(name="bench.stamp", shared=False)
     def stamp(i: int = 0) -> float:
         return time.time()
+
+    @app.task(name="bench.stamp_sleep", shared=False)
+    def stamp_sleep(i: int = 0, seconds: float = 0.01) -> float:
+        started = time.time()
+        time.sleep(seconds)
+        return started
 
     @app.task(name="bench.sleep_record", shared=False)
     def sleep_record(i: int, path: str, seconds: float = 0.002) -> None:
@@ -87,4 +110,5 @@ def create_app(profile: str, redis_url: str) -> Celery:
 app = create_app(
     os.environ.get("BENCH_CELERY_PROFILE", "default"),
     os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379"),
+    priority=os.environ.get("BENCH_CELERY_PRIORITY") == "1",
 )

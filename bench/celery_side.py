@@ -61,7 +61,9 @@ class CelerySide:
         if workload == "W5":
             return W5_CONFIG
         fallback = self.configs.get("W2", DEFAULT_CONFIG)
-        return self.configs.get(OUR_VARIANTS.get(workload, workload), fallback)
+        # W7's jobs are independent ones, as W1's: the same pool.
+        key = "W1" if workload == "W7" else OUR_VARIANTS.get(workload, workload)
+        return self.configs.get(key, fallback)
 
     def _start_worker(self, workload: str) -> Any:
         self.redis.flushall()
@@ -224,6 +226,43 @@ class CelerySide:
             }
         finally:
             stop_process(worker)
+
+    async def w_w7(self, tag: str) -> Result:
+        """W7 with Celery's ``priority`` over Redis: 10 priority lists, read 0 first."""
+        sizes = self.ctx.sizes
+        lows, highs = sizes.w7_low_jobs, sizes.w7_high_jobs
+        seconds = sizes.w7_job_seconds
+        self.redis.flushall()
+        app = create_app(self.profile, self.ctx.redis_urls[self.profile], priority=True)
+        pool, concurrency = self.config_for("W7")
+        process = None
+        try:
+            for i in range(lows):
+                app.send_task("bench.stamp_sleep", args=(i, seconds), priority=9)
+            process, name, log = spawn_celery_worker(
+                self.ctx, profile=self.profile, pool=pool, concurrency=concurrency, priority=True
+            )
+            wait_celery_ready(app, process, name, log)
+            with self._sampler(process.pid) as sampler:
+                begin = time.time()
+                sent = []
+                for i in range(highs):
+                    at = time.time()
+                    task = app.send_task("bench.stamp_sleep", args=(i, seconds), priority=0)
+                    sent.append((at, task))
+                limit = wait_budget(lows)
+                starts = [float(result.get(timeout=limit)) - at for at, result in sent]
+                finished = await self._wait_results(lows + highs)
+            wall = finished - begin
+            return {
+                **latency_summary("high_start", starts),
+                "backlog_drain_s": wall,
+                **sampler.summary(wall),
+            }
+        finally:
+            if process is not None:
+                stop_process(process)
+            app.close()
 
     async def w_w6(self, tag: str) -> Result:
         return await self._crash(tag, grouped=True)

@@ -28,6 +28,18 @@ class Stamp(Job):
         return time.time()
 
 
+class StampSleep(Job):
+    """Returns when it started, after sleeping a little (W7's backlog and its high jobs)."""
+
+    i: int = 0
+    seconds: float = 0.01
+
+    async def handle(self) -> float:
+        started = time.time()
+        await asyncio.sleep(self.seconds)
+        return started
+
+
 class Sleep2ms(Job):
     """Sleeps 2 ms, then records its execution (W6).
 

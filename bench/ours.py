@@ -322,6 +322,43 @@ class OurSide:
     async def w_w4l(self, queue: str) -> Result:
         return await self.w_w4(queue, local=True)
 
+    async def w_w7(self, queue: str) -> Result:
+        """W7: a backlog of ``low`` jobs with no worker, then a worker and ``high`` jobs."""
+        sizes = self.ctx.sizes
+        lows, highs = sizes.w7_low_jobs, sizes.w7_high_jobs
+
+        def job(i: int, level: str) -> Any:
+            pending = jobs.StampSleep.dispatch(i=i, seconds=sizes.w7_job_seconds)
+            return pending.on_queue(queue).priority(level)
+
+        async def send_low(i: int) -> Any:
+            return await job(i, "low")
+
+        async def send_high(i: int) -> tuple[float, Any]:
+            sent = time.time()
+            return sent, await job(i, "high")
+
+        await gather_bounded(lows, send_low, self.ctx.semaphore)
+        worker = start_our_worker(self.ctx, queue)
+        try:
+            with self._sampler(worker.pid) as sampler:
+                begin = time.time()
+                sent = await asyncio.gather(*(send_high(i) for i in range(highs)))
+                limit = wait_budget(lows)
+                starts = [
+                    float(await asyncio.wait_for(handle.result(), timeout=limit)) - at
+                    for at, handle in sent
+                ]
+                finished = await wait_closed(self.client, queue, lows + highs)
+            wall = finished - begin
+            return {
+                **latency_summary("high_start", starts),
+                "backlog_drain_s": wall,
+                **sampler.summary(wall),
+            }
+        finally:
+            stop_process(worker)
+
     async def w_w6(self, queue: str) -> Result:
         batch_api()
         return await self._crash(queue, grouped=True)

@@ -50,6 +50,9 @@ ROWS: list[tuple[str, str, str]] = [
     ("W6C", "recovery_s", "worst disruption -> next job ran, s"),
     ("W6C", "done_s", "start -> every job ran, s"),
     ("W6C", "stuck_open", "workflows left open (must be 0)"),
+    ("W7", "high_start_p50_ms", "high jobs behind a low backlog: dispatch->start p50 ms"),
+    ("W7", "high_start_p95_ms", "high jobs behind a low backlog: dispatch->start p95 ms"),
+    ("W7", "backlog_drain_s", "s until the whole low backlog ran"),
 ]
 THROUGHPUT = [
     ("W0", "workflows_per_s", "W0 wf/s"),

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6")
+WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W7")
 """Every workload, in the order they run."""
 
 BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6"})
@@ -30,6 +30,8 @@ DESCRIPTIONS = {
     "W6": "batch of 5,000 jobs of 2 ms; kill -9 the worker after 1 s, start another",
     "W6C": "chaos: a 20,000-job batch and 500 independent jobs on --processes 2; a child is "
     "killed -9 every 5 s (6 times) and the server restarted once (ours only)",
+    "W7": "a backlog of 2,000 `low` jobs of 10 ms, then 50 `high` ones: their dispatch->start "
+    "(Celery: task `priority` over Redis, priority steps 0-9, prefetch 1)",
 }
 
 
@@ -100,6 +102,15 @@ class Sizes:
     def w6c_server_pause_seconds(self) -> float:
         return 5.0 if self.scale >= 0.1 else 2.0
 
+    @property
+    def w7_low_jobs(self) -> int:
+        return self._n(2_000, 20)
+
+    @property
+    def w7_high_jobs(self) -> int:
+        return self._n(50, 5)
+
+    w7_job_seconds: float = 0.01
     w6_job_seconds: float = 0.002
     w6_kill_after_seconds: float = 1.0
 

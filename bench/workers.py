@@ -76,7 +76,7 @@ def start_engine_worker(ctx: Context, queue: str) -> subprocess.Popen[bytes]:
 
 
 def spawn_celery_worker(
-    ctx: Context, *, profile: str, pool: str, concurrency: int
+    ctx: Context, *, profile: str, pool: str, concurrency: int, priority: bool = False
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
     """Start ``celery -A bench.celery_app worker -P POOL -c N``; does not wait for it."""
     name = f"bench-{uuid.uuid4().hex[:8]}@localhost"
@@ -100,6 +100,8 @@ def spawn_celery_worker(
         "--without-heartbeat",
     ]
     env = {"BENCH_CELERY_PROFILE": profile, "BENCH_REDIS_URL": ctx.redis_urls[profile]}
+    if priority:
+        env["BENCH_CELERY_PRIORITY"] = "1"
     process, log = _spawn(ctx, command, env, f"celery-{profile}-{pool}{concurrency}")
     return process, name, log
 

@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from jobmodule import Bus, FailureHandler, JobModuleError, JobSettings, set_default_client
 from jobmodule.activities import ids
 from jobmodule.connection import ensure_search_attributes
-from jobmodule.dev.server import temporal_binary
+from jobmodule.dev.server import dynamic_config_args, temporal_binary
 from jobmodule.jobs.handle import CoalescedJobHandle
 from jobmodule.worker import run_worker
 from tests import sample_jobs as jobs
@@ -264,6 +264,14 @@ async def _expect_failure(awaitable: Awaitable[object]) -> None:
     raise AssertionError("expected the job to fail")
 
 
+async def scenario_limited(client: Client) -> list[Recorded]:
+    """A job under a concurrency limit, retried once: each attempt takes and gives back a permit
+    from the class's LimiterWorkflow (recorded too, while it waits for more requests)."""
+    job = await jobs.FlakyCapped.dispatch(token="record").on_queue(QUEUE)
+    await job.result()
+    return [job.id, ids.limiter_id(QUEUE, jobs.FlakyCapped.job_name())]
+
+
 SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] = {
     "job_success": scenario_success,
     "job_retries": scenario_retries,
@@ -282,6 +290,7 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "chain_catch_parked": scenario_chain_catch_parked,
     "batch_group_interrupted": scenario_batch_group_interrupted,
     "batch_dead_group": scenario_batch_dead_group,
+    "job_limited": scenario_limited,
 }
 
 
@@ -298,7 +307,9 @@ async def _history(client: Client, recorded: Recorded) -> WorkflowHistory:
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(), data_converter=pydantic_data_converter
+        dev_server_existing_path=temporal_binary(),
+        data_converter=pydantic_data_converter,
+        dev_server_extra_args=dynamic_config_args(),
     )
     await ensure_search_attributes(env.client)
     set_default_client(env.client)

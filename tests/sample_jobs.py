@@ -289,3 +289,69 @@ class BlocksLoopOnce(Job):
         if self.token not in blocked_tokens:
             blocked_tokens.add(self.token)
             time.sleep(self.seconds)  # noqa: ASYNC251 - the point: nothing else runs meanwhile
+
+
+# -- priority and flow control ---------------------------------------------------------------
+
+
+def _append(path: str, line: str) -> None:
+    with Path(path).open("a") as out:
+        out.write(line)
+
+
+class RecordsRun(Job):
+    """Appends ``tag start end attempt`` to a file when done: run order and overlap, across
+    processes (one O_APPEND write per line)."""
+
+    path: str
+    tag: str
+    seconds: float = 0.05
+    key: str = ""
+    timeout = 30
+
+    async def handle(self) -> None:
+        start = time.time()
+        _append(self.path + ".started", f"{self.tag} {self.attempts()}\n")
+        await asyncio.sleep(self.seconds)
+        _append(self.path, f"{self.tag} {start:.6f} {time.time():.6f} {self.attempts()}\n")
+
+
+class RateLimited(RecordsRun):
+    """At most 4 starts a second, across every worker."""
+
+    rate_limit = "4/s"
+
+
+class Exclusive(RecordsRun):
+    """Jobs with the same ``key`` never run at once."""
+
+    without_overlapping = "key"
+
+
+class ExclusiveBrief(RecordsRun):
+    """``Exclusive`` with a 3 s attempt timeout and a second try: a dead worker's attempt times
+    out quickly, and its lock with it."""
+
+    without_overlapping = "key"
+    timeout = 3
+    tries = 2
+
+
+class CappedAtTwo(RecordsRun):
+    """At most two run at once, across every worker."""
+
+    max_concurrency = 2
+
+
+class FlakyCapped(Job):
+    """Fails its first attempt; one at a time across workers (its attempts run one by one)."""
+
+    token: str
+    tries = 2
+    backoff = 0
+    max_concurrency = 1
+
+    async def handle(self) -> int:
+        if self.attempts() == 1:
+            raise RuntimeError("first attempt fails")
+        return self.attempts()

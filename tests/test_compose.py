@@ -308,3 +308,18 @@ def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
     }
     for required in (".venv", ".git", ".jobmodule", "bench/results"):
         assert required in patterns, f".dockerignore should exclude {required}"
+
+
+def test_compose_server_runs_fairness_on_one_partition_as_the_dev_server(tmp_path: Path) -> None:
+    """Priority and fairness order a queue exactly only per partition: both servers agree."""
+    from jobmodule.dev.server import PRIORITY_DYNAMIC_CONFIG
+
+    config = ResolvedCompose(compose_config(tmp_path))
+    path = config.environment("temporal", "DYNAMIC_CONFIG_FILE_PATH")
+    assert path is not None and f"deploy/temporal-dynamic-config.yaml:{path}:ro" in (
+        COMPOSE_FILE.read_text()
+    )
+    text = (REPO / "deploy" / "temporal-dynamic-config.yaml").read_text()
+    settings = dict(re.findall(r"^([\w.]+):\n\s+- value: (\S+)$", text, re.M))
+    expected = dict(value.split("=", 1) for value in PRIORITY_DYNAMIC_CONFIG)
+    assert settings == expected

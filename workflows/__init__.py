@@ -14,6 +14,7 @@ from jobmodule.workflows.chunk import BatchChunkWorkflow
 from jobmodule.workflows.job import JobWorkflow
 from jobmodule.workflows.job_models import JobInput, JobOutcome
 from jobmodule.workflows.job_start import JobStart, batch_search_attributes, job_start
+from jobmodule.workflows.limiter import LimiterWorkflow
 from jobmodule.workflows.search_attributes import (
     ALL_SEARCH_ATTRIBUTES,
     BATCH_ID,
@@ -25,7 +26,13 @@ from jobmodule.workflows.search_attributes import (
 )
 from jobmodule.workflows.states import SETTLED_STATES, JobState
 
-ALL_WORKFLOWS: list[type] = [JobWorkflow, BatchWorkflow, BatchChunkWorkflow, ChainWorkflow]
+ALL_WORKFLOWS: list[type] = [
+    JobWorkflow,
+    BatchWorkflow,
+    BatchChunkWorkflow,
+    ChainWorkflow,
+    LimiterWorkflow,
+]
 """Every workflow a worker registers."""
 
 __all__ = [
@@ -35,6 +42,7 @@ __all__ = [
     "BatchWorkflow",
     "BatchChunkWorkflow",
     "ChainWorkflow",
+    "LimiterWorkflow",
     "AddPageInput",
     "BatchInput",
     "BatchOptions",

@@ -8,11 +8,13 @@ from typing import Any
 from temporalio.common import Priority, RetryPolicy
 
 from jobmodule.activities import NON_RETRYABLE_ERROR_TYPES, JobPolicy
+from jobmodule.activities.flow import effective_priority
 from jobmodule.activities.policy import (
     EXPONENTIAL_COEFFICIENT,
     EXPONENTIAL_INITIAL_SECONDS,
     EXPONENTIAL_MAX_SECONDS,
 )
+from jobmodule.activities.priority import default_fairness_key
 
 MIN_RETRY_INTERVAL = timedelta(milliseconds=100)
 """Temporal needs a positive interval; Laravel's ``backoff = 0`` means 'as soon as possible'."""
@@ -64,8 +66,23 @@ def local_activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
     return options
 
 
-def activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
-    """Keyword arguments for ``workflow.execute_activity`` that run a job under ``policy``."""
+def task_priority(policy: JobPolicy, now: datetime | None, job: str | None = None) -> Priority:
+    """The Priority of a job's task scheduled ``now``: its level (raised near its deadline;
+    without ``now``, never), its fairness key (the job class's name unless it names one) and
+    its weight."""
+    key = policy.fairness_key or (default_fairness_key(job) if job else None)
+    return Priority(
+        priority_key=policy.priority if now is None else effective_priority(policy, now),
+        fairness_key=key,
+        fairness_weight=policy.fairness_weight,
+    )
+
+
+def activity_options(policy: JobPolicy, now: datetime, job: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``workflow.execute_activity`` that run a job under ``policy``.
+
+    Without ``job`` the activity inherits its workflow's fairness key.
+    """
     heartbeat = LIVENESS_TIMEOUT
     if policy.heartbeat_timeout is not None:
         heartbeat = timedelta(seconds=policy.heartbeat_timeout)
@@ -78,6 +95,7 @@ def activity_options(policy: JobPolicy, now: datetime) -> dict[str, Any]:
     remaining = remaining_until_deadline(policy, now)
     if remaining is not None:
         options["schedule_to_close_timeout"] = remaining
-    if policy.priority is not None:
-        options["priority"] = Priority(priority_key=policy.priority)
+    priority = task_priority(policy, now, job)
+    if priority != Priority.default:
+        options["priority"] = priority
     return options

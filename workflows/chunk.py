@@ -38,13 +38,17 @@ with workflow.unsafe.imports_passed_through():
         JobPolicy,
         JobSpec,
         LoadChunkItemsInput,
+        PermitGrant,
         RunJobInput,
         load_chunk_items,
         run_job,
         run_job_group,
     )
+    from jobmodule.activities.flow import has_limits
     from jobmodule.activities.ids import batch_job_id, chain_step_id, short_name
-    from jobmodule.workflows.activity_options import activity_options
+    from jobmodule.activities.limits import PERMIT_GRANTED_SIGNAL
+    from jobmodule.workflows.activity_options import activity_options, task_priority
+    from jobmodule.workflows.attempts import is_stepwise, run_stepwise
     from jobmodule.workflows.batch_models import (
         CHUNK_PROGRESS_SIGNAL,
         EXTERNAL_NOT_FOUND,
@@ -52,7 +56,9 @@ with workflow.unsafe.imports_passed_through():
         ChunkReport,
     )
     from jobmodule.workflows.failures import failure_from
+    from jobmodule.workflows.job import STEPWISE_PATCH
     from jobmodule.workflows.parking import park
+    from jobmodule.workflows.permits import PermitHolder
 
 GROUP_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 GROUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=10)
@@ -91,6 +97,14 @@ class Entry:
         return chain_step_id(self.key, self.chain_offset + step) if self.chain else self.key
 
 
+def _limited(entry: Entry) -> bool:
+    return not entry.chain and has_limits(entry.jobs[0].policy)
+
+
+def _priority_fields(policy: JobPolicy) -> tuple[object, ...]:
+    return (policy.priority, policy.fairness_key, policy.fairness_weight)
+
+
 @workflow.defn(name="BatchChunkWorkflow")
 class BatchChunkWorkflow:
     """Runs one chunk of a batch and signals its progress to the batch workflow."""
@@ -102,6 +116,7 @@ class BatchChunkWorkflow:
         self._last_report = datetime.min
         self._alone = asyncio.Lock()
         """One job at a time, chunk-wide: the jobs of dead groups, so a crash has one suspect."""
+        self._permits = PermitHolder()
 
     @workflow.run
     async def run(self, input: ChunkInput) -> ChunkReport:
@@ -115,6 +130,7 @@ class BatchChunkWorkflow:
             await asyncio.gather(
                 *(self._run_group(group) for group in self._groups(entries)),
                 *(self._run_chain(entry) for entry in entries if entry.chain),
+                *(self._run_limited(entry) for entry in entries if _limited(entry)),
             )
         except asyncio.CancelledError:
             # The batch was cancelled: jobs that have not started never will.
@@ -150,12 +166,13 @@ class BatchChunkWorkflow:
         ]
 
     def _groups(self, entries: list[Entry]) -> list[list[tuple[Entry, JobSpec]]]:
-        """Single jobs, by queue, in groups of ``group_size``."""
-        by_queue: dict[str, list[tuple[Entry, JobSpec]]] = {}
+        """Single jobs without limits, by queue and priority, in groups of ``group_size``."""
+        by_queue: dict[tuple[object, ...], list[tuple[Entry, JobSpec]]] = {}
         for entry in entries:
-            if not entry.chain:
+            if not entry.chain and not _limited(entry):
                 spec = entry.jobs[0]
-                by_queue.setdefault(spec.policy.queue, []).append((entry, spec))
+                key = (spec.policy.queue, *_priority_fields(spec.policy))
+                by_queue.setdefault(key, []).append((entry, spec))
         size = self._input.options.group_size
         if self._input.group_size is not None and self._input.options.spread_small_pages:
             size = min(size, self._input.group_size)
@@ -185,6 +202,8 @@ class BatchChunkWorkflow:
                     stop_on_failure=not options.allow_failures,
                 ),
                 task_queue=group[0][1].policy.queue,
+                # Batch jobs keep their level and fairness key: a group is one task of them.
+                priority=task_priority(group[0][1].policy, None, group[0][1].job),
                 start_to_close_timeout=timedelta(seconds=longest * rounds + 60),
                 heartbeat_timeout=GROUP_HEARTBEAT_TIMEOUT,
                 retry_policy=GROUP_ONCE if isolating else GROUP_RETRY,
@@ -265,6 +284,12 @@ class BatchChunkWorkflow:
         failure = await self._run_job(entry.job_id(), spec.job, spec.payload, remaining, offset=1)
         await self._finish(entry.job_id(), failure, spec)
 
+    async def _run_limited(self, entry: Entry) -> None:
+        """A job under a rate, concurrency or overlap limit runs on its own, with permits."""
+        spec = entry.jobs[0]
+        failure = await self._run_job(entry.job_id(), spec.job, spec.payload, spec.policy)
+        await self._finish(entry.job_id(), failure, spec)
+
     async def _run_chain(self, entry: Entry) -> None:
         """Steps in order; the first step that fails for good stops the chain."""
         for step, spec in enumerate(entry.jobs):
@@ -278,20 +303,27 @@ class BatchChunkWorkflow:
         self, job_id: str, job: str, payload: dict[str, Any], policy: JobPolicy, *, offset: int = 0
     ) -> JobFailure | None:
         """Run one job with its retry policy; return its failure, or None on success."""
-        try:
+
+        async def attempt(attempt_policy: JobPolicy, spent: int) -> None:
             await workflow.execute_activity(
                 run_job,
                 RunJobInput(
                     job=job,
                     payload=payload,
                     job_id=job_id,
-                    policy=policy,
+                    policy=attempt_policy,
                     batch_id=self._input.batch_id,
-                    attempt_offset=offset,
+                    attempt_offset=offset + spent,
                     batch=self._input.batch,
                 ),
-                **activity_options(policy, workflow.now()),
+                **activity_options(attempt_policy, workflow.now(), job),
             )
+
+        try:
+            if is_stepwise(policy, workflow.now()) and workflow.patched(STEPWISE_PATCH):
+                await run_stepwise(job, policy, attempt, self._permits, spent_before=offset)
+            else:
+                await attempt(policy, 0)
         except ActivityError as error:
             return failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
         return None
@@ -338,6 +370,11 @@ class BatchChunkWorkflow:
                 batch_id=self._input.batch_id,
                 batch=self._input.batch,
             )
+
+    @workflow.signal(name=PERMIT_GRANTED_SIGNAL)
+    def permit_granted(self, grant: PermitGrant) -> None:
+        """A limiter granted a permit one of this chunk's jobs waits for."""
+        self._permits.granted(grant)
 
     def _skip(self, count: int) -> None:
         self._unfinished -= count

@@ -22,11 +22,13 @@ with workflow.unsafe.imports_passed_through():
         FailedHookInput,
         JobFailure,
         JobPolicy,
+        PermitGrant,
         RunJobInput,
         run_failed_hook,
         run_job,
     )
-    from jobmodule.activities.ids import short_name
+    from jobmodule.activities.ids import chain_rest_id, short_name
+    from jobmodule.activities.limits import PERMIT_GRANTED_SIGNAL
     from jobmodule.activities.root_cause import failure_group
     from jobmodule.workflows import search_attributes as sa
     from jobmodule.workflows.activity_options import (
@@ -34,9 +36,11 @@ with workflow.unsafe.imports_passed_through():
         local_activity_options,
         remaining_until_deadline,
     )
+    from jobmodule.workflows.attempts import is_stepwise, run_stepwise
     from jobmodule.workflows.batch_models import ChainInput
     from jobmodule.workflows.failures import failure_from
     from jobmodule.workflows.job_models import JobInput, JobOutcome
+    from jobmodule.workflows.permits import PermitHolder
     from jobmodule.workflows.states import SETTLED_STATES, JobState
 
 DEAD_LETTER_EXPIRED = "DeadLetterExpired"
@@ -58,6 +62,8 @@ MEMO_PAYLOAD_LIMIT = 64 * 1024
 """Payloads up to this size are copied into the dead-letter memo, for ``jobmodule failed``."""
 
 DeadLetterCommand = Literal["retry", "forget"]
+STEPWISE_PATCH = "stepwise-attempts"
+"""Jobs under a limit or with a far deadline schedule each attempt themselves (issue 16)."""
 
 
 @workflow.defn(name="JobWorkflow")
@@ -70,6 +76,7 @@ class JobWorkflow:
         self._failure: JobFailure | None = None
         self._result: Any = None
         self._runs = 0
+        self._permits = PermitHolder()
 
     @workflow.run
     async def run(self, input: JobInput) -> JobOutcome:
@@ -122,14 +129,25 @@ class JobWorkflow:
             batch_failure=input.batch_failure,
         )
         summary = f"run {short_name(input.job)}"
-        try:
+
+        async def attempt(attempt_policy: JobPolicy, spent: int) -> Any:
+            attempt_input = run_input.model_copy(
+                update={"policy": attempt_policy, "attempt_offset": spent}
+            )
+            at = workflow.now()
             if policy.local:
                 return await workflow.execute_local_activity(
-                    run_job, run_input, summary=summary, **local_activity_options(policy, now)
+                    run_job, attempt_input, summary=summary, **local_activity_options(policy, at)
                 )
+            options = activity_options(attempt_policy, at, input.job)
             return await workflow.execute_activity(
-                run_job, run_input, summary=summary, **activity_options(policy, now)
+                run_job, attempt_input, summary=summary, **options
             )
+
+        try:
+            if is_stepwise(policy, now) and workflow.patched(STEPWISE_PATCH):
+                return await run_stepwise(input.job, policy, attempt, self._permits)
+            return await attempt(policy, 0)
         except ActivityError as error:
             failure = failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
             raise AttemptsExhausted(failure) from error
@@ -162,12 +180,11 @@ class JobWorkflow:
         if input.batch_id is not None:
             await self._tell_batch(input.batch_id, JOB_RECOVERED_SIGNAL)
         if input.chain_rest:
+            rest = chain_rest_id(job_id)
             await workflow.start_child_workflow(
                 "ChainWorkflow",
-                ChainInput(
-                    chain_id=f"{job_id}-rest", jobs=input.chain_rest, catch=input.chain_catch
-                ),
-                id=f"{job_id}-rest",
+                ChainInput(chain_id=rest, jobs=input.chain_rest, catch=input.chain_catch),
+                id=rest,
                 task_queue=input.chain_rest[0].policy.queue,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=f"rest of the chain after {short_name(input.job)}",
@@ -274,6 +291,11 @@ class JobWorkflow:
             lambda: self._state in SETTLED_STATES and self._command is None
         )
         return self._outcome()
+
+    @workflow.signal(name=PERMIT_GRANTED_SIGNAL)
+    def permit_granted(self, grant: PermitGrant) -> None:
+        """A limiter granted a permit this job waits for (rate, concurrency or overlap)."""
+        self._permits.granted(grant)
 
     @workflow.query(name="state")
     def state(self) -> JobState:

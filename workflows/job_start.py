@@ -9,10 +9,12 @@ priority from here, so the four callers cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from temporalio.common import Priority, SearchAttributePair, TypedSearchAttributes
 
+from jobmodule.workflows.activity_options import task_priority
 from jobmodule.workflows.job_models import JobInput
 from jobmodule.workflows.search_attributes import BATCH_ID, JOB_CLASS, JOB_QUEUE, JOB_STATUS
 from jobmodule.workflows.states import JobState
@@ -32,8 +34,12 @@ class JobStart:
     priority: Priority
 
 
-def job_start(job_input: JobInput, *, summary: str) -> JobStart:
-    """The start attributes of ``job_input``'s JobWorkflow: visibility says it is queued."""
+def job_start(job_input: JobInput, *, summary: str, now: datetime | None = None) -> JobStart:
+    """The start attributes of ``job_input``'s JobWorkflow: visibility says it is queued.
+
+    ``now`` (the dispatch time) lets a near deadline raise the start's priority; a schedule's
+    action, fixed in advance, leaves it out. The fairness key defaults to the job class.
+    """
     pairs: list[SearchAttributePair[Any]] = [
         SearchAttributePair(JOB_CLASS, job_input.job),
         SearchAttributePair(JOB_QUEUE, job_input.policy.queue),
@@ -41,11 +47,10 @@ def job_start(job_input: JobInput, *, summary: str) -> JobStart:
     ]
     if job_input.batch_id:
         pairs.append(SearchAttributePair(BATCH_ID, job_input.batch_id))
-    key = job_input.policy.priority
     return JobStart(
         search_attributes=TypedSearchAttributes(pairs),
         summary=summary[:SUMMARY_LIMIT],
-        priority=Priority(priority_key=key) if key else Priority.default,
+        priority=task_priority(job_input.policy, now, job_input.job),
     )
 
 

@@ -35,7 +35,7 @@ def spec_of(job: Job, queue: str | None) -> JobSpec:
 
 def sized_spec_of(job: Job, queue: str | None) -> tuple[JobSpec, int]:
     """``spec_of`` and its approximate encoded size in bytes."""
-    policy = job.default_policy()
+    policy = job.resolved_policy()
     if queue is not None:
         policy = policy.model_copy(update={"queue": queue})
     payload, size = encode_payload_sized(job)

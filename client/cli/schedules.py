@@ -154,7 +154,7 @@ def add_schedule_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     add.add_argument("--payload", default="{}", help="JSON object of payload fields")
     add.add_argument("--tz", default="UTC", help="IANA time zone of the cron expression")
     add.add_argument("--queue", help="override the job's queue")
-    add.add_argument("--priority", help="1 (highest) .. 5, or high, default, low")
+    add.add_argument("--priority", help="1 (highest) .. 5, or high, normal (default), low")
     add.add_argument(
         "--overlap", default="skip", choices=list(OVERLAP_POLICIES), help="if a run is still open"
     )

@@ -31,6 +31,18 @@ LOW_LATENCY_DYNAMIC_CONFIG = (
     "history.visibilityProcessorMaxPollRPS=1000",
 )
 
+# Priority keys order a task queue's backlog on any 1.31+ server; fairness keys and weights share
+# each level between keys only with matching.enableFairness. Both hold per task-queue partition:
+# with the default 4 partitions a low task on an idle partition can go before a high one on a
+# busy partition, so the single-node server runs one partition and the order is exact.
+PRIORITY_DYNAMIC_CONFIG = (
+    "matching.enableFairness=true",
+    "matching.numTaskqueueReadPartitions=1",
+    "matching.numTaskqueueWritePartitions=1",
+)
+DEV_DYNAMIC_CONFIG = LOW_LATENCY_DYNAMIC_CONFIG + PRIORITY_DYNAMIC_CONFIG
+"""What ``jobmodule dev``, the tests and the bench start the server with."""
+
 SEARCH_ATTRIBUTE_TYPES = {2: "Keyword", 1: "Text", 3: "Int", 4: "Double", 5: "Bool", 6: "Datetime"}
 
 
@@ -79,7 +91,7 @@ def dev_server_command(settings: JobSettings, *, headless: bool = False) -> list
     return command
 
 
-def dynamic_config_args(values: tuple[str, ...] = LOW_LATENCY_DYNAMIC_CONFIG) -> list[str]:
+def dynamic_config_args(values: tuple[str, ...] = DEV_DYNAMIC_CONFIG) -> list[str]:
     """``--dynamic-config-value`` flags for ``temporal server start-dev``."""
     return [arg for value in values for arg in ("--dynamic-config-value", value)]
 

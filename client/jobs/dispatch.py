@@ -77,14 +77,33 @@ class PendingDispatch(UsesClient):
         self._overrides["timeout"] = seconds
         return self
 
-    def deadline(self, when: datetime) -> Self:
-        """No attempt may run after ``when`` (Laravel's ``retryUntil``)."""
+    def deadline(self, when: datetime, *, horizon: float | None = None) -> Self:
+        """No attempt may run after ``when`` (Laravel's ``retryUntil``).
+
+        From ``horizon`` seconds before it (default: the class's ``deadline_horizon``, 10
+        minutes) the job is raised one priority level, at dispatch and at each retry.
+        """
         self._overrides["deadline"] = when
+        if horizon is not None:
+            self._overrides["deadline_horizon"] = horizon
         return self
 
-    def priority(self, priority: int) -> Self:
-        """Temporal priority key, 1 (highest) to 5 (lowest)."""
+    def priority(self, priority: int | str) -> Self:
+        """Priority 1 (highest) to 5 (lowest), or ``"high"``, ``"normal"``, ``"low"``."""
         self._overrides["priority"] = priority
+        return self
+
+    def fairness(self, key: str, *, weight: float | None = None) -> Self:
+        """Share the queue's throughput under a backlog by ``key`` (a tenant, say; at most 64
+        bytes), in proportion to ``weight`` (default 1.0). Without it the key is the job class."""
+        self._overrides["fairness_key"] = key
+        if weight is not None:
+            self._overrides["fairness_weight"] = weight
+        return self
+
+    def without_overlapping(self, key: str) -> Self:
+        """No other job of this class with the same ``key`` runs at the same time, anywhere."""
+        self._overrides["overlap_key"] = key
         return self
 
     def local(self, local: bool = True) -> Self:
@@ -129,7 +148,10 @@ class PendingDispatch(UsesClient):
 
     def _sized_input(self) -> tuple[JobInput, int]:
         settings = self._settings or default_settings()
-        policy = self._job.default_policy()
+        if "overlap_key" in self._overrides:
+            policy = self._job.default_policy()  # the dispatch names the key itself
+        else:
+            policy = self._job.resolved_policy()
         if self._overrides:
             policy = JobPolicy.model_validate({**policy.model_dump(), **self._overrides})
         payload, size = encode_payload_sized(self._job)
@@ -169,7 +191,7 @@ class PendingDispatch(UsesClient):
                 batch_id=place.batch_id,
             )
         job_id = self._id or ids.new_job_id(job_input.job)
-        start = job_start(job_input, summary=self._job.summary())
+        start = job_start(job_input, summary=self._job.summary(), now=datetime.now(UTC))
         conflict = (
             WorkflowIDConflictPolicy.USE_EXISTING if self._unique else WorkflowIDConflictPolicy.FAIL
         )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from temporalio.client import ScheduleOverlapPolicy
 
 from jobmodule.activities import JobModuleError
+from jobmodule.activities import priority as priority_names
 from jobmodule.jobs.dispatch import PendingDispatch
 
 OverlapName = Literal[
@@ -39,8 +40,9 @@ A run stays open until its job settles *and closes*: a dead-lettered run stays o
 until it is retried, forgotten or expires, so under ``skip`` it holds back later runs.
 """
 
-PRIORITY_NAMES: dict[str, int] = {"high": 1, "default": 3, "low": 5}
-"""Names accepted for the ``priority`` option, as Temporal priority keys (1 highest, 5 lowest)."""
+PRIORITY_NAMES = priority_names.PRIORITY_NAMES
+"""Names accepted for the ``priority`` option, as Temporal priority keys (1 highest, 5 lowest);
+the same as a job's (``high``, ``normal`` or ``default``, ``low``)."""
 
 MEMO_KEY = "jobmodule_schedule"
 """Memo key holding a :class:`ScheduleMeta`: on the schedule and on every run it starts."""
@@ -58,8 +60,9 @@ class ScheduleNotFoundError(JobModuleError, LookupError):
 class ScheduleOptions(BaseModel):
     """Job options of a schedule, with the dispatch builder's names; None keeps the class's.
 
-    ``priority`` is 1 (highest) to 5 (lowest), or a name: ``"high"`` = 1, ``"default"`` = 3,
-    ``"low"`` = 5. Ranges are checked by :class:`jobmodule.activities.JobPolicy`, as for a dispatch.
+    ``priority`` is 1 (highest) to 5 (lowest), or a name: ``"high"`` = 1, ``"default"`` or
+    ``"normal"`` = 3, ``"low"`` = 5. Ranges are checked by
+    :class:`jobmodule.activities.JobPolicy`, as for a dispatch.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,15 +76,7 @@ class ScheduleOptions(BaseModel):
     @field_validator("priority", mode="before")
     @classmethod
     def _priority_names(cls, value: object) -> object:
-        if isinstance(value, bool):
-            raise ValueError("priority must be 1..5 or one of 'high', 'default', 'low'")
-        if isinstance(value, str) and not value.strip().isdigit():
-            try:
-                return PRIORITY_NAMES[value.strip().lower()]
-            except KeyError:
-                names = ", ".join(f"{name!r} ({key})" for name, key in PRIORITY_NAMES.items())
-                raise ValueError(f"unknown priority {value!r}; use 1..5 or {names}") from None
-        return value
+        return priority_names.priority_key(value)
 
     def apply(self, pending: PendingDispatch) -> PendingDispatch:
         """Set these options on a dispatch builder (which validates them in ``build_input``)."""

@@ -17,10 +17,18 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
-from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    Interceptor,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkerTuner,
+    WorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from jobmodule.activities import ALL_ACTIVITIES, registry
@@ -30,6 +38,7 @@ from jobmodule.errors import ServerUnreachableError
 from jobmodule.settings import JobSettings
 from jobmodule.worker.drain import FinishedJobs, drain, drain_tainted
 from jobmodule.worker.life import RecycleLimits, SupervisorLink, WorkerLife, exit_tainted
+from jobmodule.worker.slots import QueueShare, SharedSlotSupplier, parse_queues
 from jobmodule.workflows import ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
@@ -75,29 +84,33 @@ def build_workers(
     """Per queue, a worker for jobs (remote activities) and one for workflow tasks.
 
     Apart, so that a drain can stop taking jobs while it still records their results. The
-    workflow worker runs local activities (``.local()`` jobs) itself, in its own task.
+    workflow worker runs local activities (``.local()`` jobs) itself, in its own task. Several
+    queues share one job budget in their ``--queue`` order (``jobmodule.worker.slots``); a
+    single queue keeps the SDK's fixed-size slots.
     """
     runner = workflow_runner(settings)
     grace = timedelta(seconds=settings.graceful_shutdown_seconds)
+    shares = parse_queues(queues)
+    slots = job_slot_options(shares, settings)
     jobs = [
         Worker(
             client,
-            task_queue=queue,
+            task_queue=share.name,
             activities=ALL_ACTIVITIES,
             interceptors=interceptors,
-            max_concurrent_activities=settings.max_concurrent_activities,
+            **slots,
             graceful_shutdown_timeout=grace,
             # Cancellation reaches a running activity only in a heartbeat reply: a cancelled
             # batch must stop starting jobs within about a second, not 30.
             max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
             default_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,
         )
-        for queue in queues
+        for share in shares
     ]
     workflows = [
         Worker(
             client,
-            task_queue=queue,
+            task_queue=share.name,
             workflows=ALL_WORKFLOWS,
             activities=ALL_ACTIVITIES,
             no_remote_activities=True,
@@ -106,9 +119,24 @@ def build_workers(
             max_concurrent_local_activities=settings.max_concurrent_activities,
             graceful_shutdown_timeout=grace,
         )
-        for queue in queues
+        for share in shares
     ]
     return ProcessWorkers(jobs=jobs, workflows=workflows)
+
+
+def job_slot_options(shares: Sequence[QueueShare], settings: JobSettings) -> dict[str, Any]:
+    """Job worker keyword arguments for its slots: one tuner for all when it polls several
+    queues. Built once and given to every queue's job worker: the budget is the supplier's."""
+    if len(shares) == 1 and shares[0].weight is None:
+        return {"max_concurrent_activities": settings.max_concurrent_activities}
+    supplier = SharedSlotSupplier(shares, settings.max_concurrent_activities)
+    tuner = WorkerTuner.create_composite(
+        workflow_supplier=FixedSizeSlotSupplier(settings.max_concurrent_workflow_tasks),
+        activity_supplier=supplier,
+        local_activity_supplier=FixedSizeSlotSupplier(settings.max_concurrent_activities),
+        nexus_supplier=FixedSizeSlotSupplier(settings.max_concurrent_activities),
+    )
+    return {"tuner": tuner}
 
 
 async def connect_when_up(stop: asyncio.Event) -> Client | None:
@@ -140,6 +168,26 @@ async def connect_when_up(stop: asyncio.Event) -> Client | None:
             await asyncio.wait_for(stop.wait(), delay)
         delay = min(delay * 2, SERVER_WAIT_MAX_SECONDS)
     return None
+
+
+def slot_options(shares: Sequence[QueueShare], settings: JobSettings) -> dict[str, Any]:
+    """Worker keyword arguments for its slots: one tuner for all when it polls several queues.
+
+    Build it once and give the same to every queue's Worker: the budget is the supplier's.
+    """
+    if len(shares) == 1 and shares[0].weight is None:
+        return {
+            "max_concurrent_activities": settings.max_concurrent_activities,
+            "max_concurrent_workflow_tasks": settings.max_concurrent_workflow_tasks,
+        }
+    supplier = SharedSlotSupplier(shares, settings.max_concurrent_activities)
+    tuner = WorkerTuner.create_composite(
+        workflow_supplier=FixedSizeSlotSupplier(settings.max_concurrent_workflow_tasks),
+        activity_supplier=supplier,
+        local_activity_supplier=FixedSizeSlotSupplier(settings.max_concurrent_activities),
+        nexus_supplier=FixedSizeSlotSupplier(settings.max_concurrent_activities),
+    )
+    return {"tuner": tuner}
 
 
 async def run_worker(
@@ -186,8 +234,9 @@ async def run_worker(
     workers = build_workers(client, queues, settings, interceptors=[finished])
     runs = [asyncio.create_task(worker.run()) for worker in workers.all]
     watching = asyncio.create_task(life.watch())
-    log.info("worker polling %s with jobs %s", ",".join(queues), ", ".join(registry.names()) or "-")
-    print(f"worker ready: queues={','.join(queues)} jobs={len(registry.names())}", flush=True)
+    names = ",".join(share.name for share in parse_queues(queues))
+    log.info("worker polling %s with jobs %s", names, ", ".join(registry.names()) or "-")
+    print(f"worker ready: queues={names} jobs={len(registry.names())}", flush=True)
     life.ready()
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *runs], return_when=asyncio.FIRST_COMPLETED)

@@ -35,4 +35,10 @@ def test_the_policy_defaults_are_pinned() -> None:
         "deadline": None,
         "priority": None,
         "local": False,
+        "fairness_key": None,
+        "fairness_weight": None,
+        "deadline_horizon": 600.0,
+        "rate_limit": None,
+        "max_concurrency": None,
+        "overlap_key": None,
     }
