@@ -27,6 +27,7 @@ from jobmodule.activities.batch_models import (
 from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.failure import JobFailure
 from jobmodule.activities.ids import batch_job_id
+from jobmodule.activities.observe import watch_grouped
 from jobmodule.activities.runner import call_maybe_async, instantiate, to_application_error
 
 HEARTBEAT_EVERY_SECONDS = 1.0
@@ -99,7 +100,8 @@ async def run_one(grouped: GroupedJob, group: JobGroupInput, progress: GroupProg
     )
     token = current_job_context.set(context)
     try:
-        await asyncio.wait_for(call_maybe_async(job.handle), timeout=spec.policy.timeout)
+        attempt = asyncio.wait_for(call_maybe_async(job.handle), timeout=spec.policy.timeout)
+        await watch_grouped(attempt, spec, job_id, group.batch.id)
         outcome = JobAttemptOutcome(index=grouped.index, ok=True)
     except TimeoutError:
         timeout = ApplicationError(

@@ -17,6 +17,9 @@ CHAIN_PREFIX = "chain-"
 CARRIER_PREFIX = "coalesced-"
 """Carrier batches of coalesced dispatches (``.coalesce()``)."""
 
+METRICS_WORKFLOW_ID = "jobmodule-metrics"
+"""The one metrics workflow of a namespace (``jobmodule.workflows.metrics``)."""
+
 Callback = Literal["then", "catch", "finally"]
 
 

@@ -12,8 +12,8 @@ job = await ProcessUserData.dispatch(user_id=7)
 ```
 
 This package is the public API; each concept lives in a folder of its own (``jobs``,
-``batches``, ``failures``, ``schedules``), above ``workflows`` and ``activities``. Everything a
-user needs is exported here, every error included.
+``batches``, ``failures``, ``schedules``, ``monitoring``), above ``workflows`` and
+``activities``. Everything a user needs is exported here, every error included.
 """
 
 from jobmodule.activities import (
@@ -45,6 +45,7 @@ from jobmodule.errors import (
 )
 from jobmodule.failures import FailedJob, FailureHandler
 from jobmodule.jobs import CoalescedJobHandle, Job, JobHandle, PendingDispatch, job_handle
+from jobmodule.monitoring import JobMonitor, JobStats, MonitorSnapshot, QueueStats, WorkerInfo
 from jobmodule.schedules import (
     InvalidCronError,
     InvalidTimezoneError,
@@ -84,6 +85,12 @@ __all__ = [
     # the dead-letter queue
     "FailureHandler",
     "FailedJob",
+    # monitoring
+    "JobMonitor",
+    "QueueStats",
+    "JobStats",
+    "WorkerInfo",
+    "MonitorSnapshot",
     # connection and settings
     "connect",
     "get_default_client",

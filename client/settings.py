@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ADDRESS = "127.0.0.1:7233"
@@ -36,6 +36,20 @@ class JobSettings(BaseSettings):
     """Workflow tasks one worker runs at once, per queue."""
     graceful_shutdown_seconds: float = Field(default=30.0, ge=0)
     """On SIGTERM, how long in-flight jobs may take to finish before they are cancelled."""
+    monitoring: bool = True
+    """Workers report what their jobs do to the metrics workflow (``JobMonitor``, ``jobmodule
+    monitor``): one signal per worker every ``monitor_report_seconds``, nothing per job."""
+    monitor_report_seconds: float = Field(default=5.0, ge=0.2, le=20)
+    """How often a worker reports; a worker silent for 30 s reads as lost."""
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    """Serve Prometheus metrics on ``metrics_host:metrics_port/metrics`` (``--metrics-port``)."""
+    metrics_host: str = "127.0.0.1"
+    """Interface the Prometheus endpoint binds to; loopback unless told otherwise."""
+    otlp_endpoint: str | None = None
+    """Push the same metrics over OTLP (``http://collector:4317``; ``.../v1/metrics`` for HTTP)."""
+    tracing: bool = True
+    """Propagate OpenTelemetry traces from ``dispatch()`` to each attempt (spans are recorded
+    only where a tracer provider is installed)."""
     workflow_sandbox: bool = False
     """Run jobmodule's own workflows in Temporal's determinism sandbox.
 
@@ -44,6 +58,16 @@ class JobSettings(BaseSettings):
     a quarter to a third of a single-job worker's CPU, ~5 ms of dispatch->start). The test
     suite runs them sandboxed, so a non-deterministic call fails CI.
     """
+
+    @model_validator(mode="after")
+    def _one_metrics_exporter(self) -> JobSettings:
+        if self.metrics_port is not None and self.otlp_endpoint:
+            raise ValueError(
+                "JOBS_METRICS_PORT (--metrics-port) and JOBS_OTLP_ENDPOINT are exclusive: the "
+                "Temporal SDK exports metrics one way. Pick one; to have both, push OTLP to an "
+                "OpenTelemetry Collector and let its prometheus exporter serve /metrics."
+            )
+        return self
 
 
 @functools.cache

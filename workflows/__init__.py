@@ -14,6 +14,7 @@ from jobmodule.workflows.chunk import BatchChunkWorkflow
 from jobmodule.workflows.job import JobWorkflow
 from jobmodule.workflows.job_models import JobInput, JobOutcome
 from jobmodule.workflows.job_start import JobStart, batch_search_attributes, job_start
+from jobmodule.workflows.metrics import MetricsWorkflow
 from jobmodule.workflows.search_attributes import (
     ALL_SEARCH_ATTRIBUTES,
     BATCH_ID,
@@ -24,7 +25,9 @@ from jobmodule.workflows.search_attributes import (
 from jobmodule.workflows.states import SETTLED_STATES, JobState
 
 ALL_WORKFLOWS: list[type] = [JobWorkflow, BatchWorkflow, BatchChunkWorkflow, ChainWorkflow]
-"""Every workflow a worker registers."""
+"""Every workflow a worker registers on its job queues."""
+REPLAYED_WORKFLOWS: list[type] = [*ALL_WORKFLOWS, MetricsWorkflow]
+"""Every workflow jobmodule ships (``MetricsWorkflow`` runs on its own queue)."""
 
 __all__ = [
     # workflows
@@ -33,6 +36,8 @@ __all__ = [
     "BatchWorkflow",
     "BatchChunkWorkflow",
     "ChainWorkflow",
+    "MetricsWorkflow",
+    "REPLAYED_WORKFLOWS",
     "AddPageInput",
     "BatchInput",
     "BatchOptions",

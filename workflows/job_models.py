@@ -22,6 +22,8 @@ class JobInput(BaseModel):
     failed_before: JobFailure | None = None
     """Set when the job already spent its attempts elsewhere (a coalesced dispatch's carrier
     batch): the workflow parks it in the dead-letter queue without running it again."""
+    start_delay_seconds: float | None = None
+    """The start delay it was dispatched with (``.delay()``): its wait time begins after it."""
 
 
 class JobOutcome(BaseModel):

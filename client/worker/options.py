@@ -27,6 +27,12 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--concurrency", type=int, help="jobs run at once per queue")
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (JOBS_METRICS_PORT); with "
+        "--processes N, the processes take PORT, PORT+1, ...",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=1,
@@ -36,10 +42,13 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
     """JobSettings from the environment, with command-line overrides."""
-    settings = JobSettings()
+    overrides: dict[str, object] = {}
     if args.concurrency:
-        settings = settings.model_copy(update={"max_concurrent_activities": args.concurrency})
-    return settings
+        overrides["max_concurrent_activities"] = args.concurrency
+    if getattr(args, "metrics_port", None):
+        overrides["metrics_port"] = args.metrics_port
+    # Validated again with the overrides: a port and an OTLP endpoint together are refused.
+    return JobSettings.model_validate({**JobSettings().model_dump(), **overrides})
 
 
 def split_list(value: str) -> list[str]:

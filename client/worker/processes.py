@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 
+from jobmodule.worker.options import settings_from_args
+
 
 def run_processes(args: argparse.Namespace) -> int:
     """Run ``--processes N`` single-process workers side by side and pass signals on to them.
@@ -17,7 +19,11 @@ def run_processes(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "jobmodule.worker", "--jobs", args.jobs, "--queue", args.queue]
     if args.concurrency:
         command += ["--concurrency", str(args.concurrency)]
-    children = [subprocess.Popen(command) for _ in range(args.processes)]
+    port = settings_from_args(args).metrics_port
+    children = [
+        subprocess.Popen(command + ([] if port is None else ["--metrics-port", str(port + n)]))
+        for n in range(args.processes)
+    ]
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:

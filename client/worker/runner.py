@@ -15,12 +15,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import Interceptor, UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from jobmodule.activities import ALL_ACTIVITIES, registry
 from jobmodule.connection import connect, ensure_search_attributes
 from jobmodule.settings import JobSettings
+from jobmodule.worker.monitoring import WorkerMonitoring
+from jobmodule.worker.telemetry import configure_trace_export, telemetry_options
 from jobmodule.workflows import ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
@@ -29,7 +31,7 @@ HEARTBEAT_THROTTLE = timedelta(seconds=1)
 
 # Our packages hold no mutable module state, so the sandbox (JOBS_WORKFLOW_SANDBOX=true) may
 # share them instead of re-importing them for every workflow run.
-PASSTHROUGH_MODULES = ("jobmodule", "pydantic", "pydantic_core")
+PASSTHROUGH_MODULES = ("jobmodule", "pydantic", "pydantic_core", "opentelemetry")
 
 
 def workflow_runner(settings: JobSettings, *passthrough: str) -> WorkflowRunner:
@@ -42,7 +44,13 @@ def workflow_runner(settings: JobSettings, *passthrough: str) -> WorkflowRunner:
     )
 
 
-def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) -> list[Worker]:
+def build_workers(
+    client: Client,
+    queues: Sequence[str],
+    settings: JobSettings,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+) -> list[Worker]:
     """One Worker per queue, each running every jobmodule workflow and activity."""
     runner = workflow_runner(settings)
     return [
@@ -51,6 +59,7 @@ def build_workers(client: Client, queues: Sequence[str], settings: JobSettings) 
             task_queue=queue,
             workflows=ALL_WORKFLOWS,
             activities=ALL_ACTIVITIES,
+            interceptors=interceptors,
             workflow_runner=runner,
             max_concurrent_activities=settings.max_concurrent_activities,
             max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
@@ -80,7 +89,9 @@ async def run_worker(
     """
     settings = settings or JobSettings()
     registry.load_modules(list(job_modules))
-    client = client or await connect()
+    if client is None:
+        configure_trace_export(settings)
+        client = await connect(**telemetry_options(settings))
     added = await ensure_search_attributes(client)
     if added:
         log.info("registered search attributes: %s", ", ".join(added))
@@ -95,7 +106,12 @@ async def run_worker(
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-    workers = build_workers(client, queues, settings)
+    monitoring = WorkerMonitoring.start_for(client, queues, settings)
+    workers = build_workers(
+        client, queues, settings, interceptors=monitoring.interceptors if monitoring else ()
+    )
+    if monitoring is not None:
+        workers.append(monitoring.metrics_worker(workflow_runner(settings)))
     runs = [asyncio.create_task(worker.run()) for worker in workers]
     log.info("worker polling %s with jobs %s", ",".join(queues), ", ".join(registry.names()) or "-")
     print(f"worker ready: queues={','.join(queues)} jobs={len(registry.names())}", flush=True)
@@ -108,4 +124,8 @@ async def run_worker(
         await asyncio.gather(*(worker.shutdown() for worker in workers))
     else:
         stopped.cancel()
-    await asyncio.gather(*runs)
+    try:
+        await asyncio.gather(*runs)
+    finally:
+        if monitoring is not None:
+            await monitoring.stop()  # after draining: the goodbye carries the last counts
