@@ -13,15 +13,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowExecution, WorkflowHistory
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from jobmodule import Bus, FailureHandler, JobModuleError, set_default_client
+from jobmodule import Bus, FailureHandler, JobModuleError, JobSettings, set_default_client
+from jobmodule.activities.ids import METRICS_WORKFLOW_ID
 from jobmodule.connection import ensure_search_attributes
 from jobmodule.dev.server import temporal_binary
 from jobmodule.jobs.handle import CoalescedJobHandle
 from jobmodule.worker import run_worker
+from jobmodule.workflows.metrics import MetricsWorkflow
+from jobmodule.workflows.metrics_models import METRICS_QUEUE
+from jobmodule.workflows.metrics_state import MetricsInput
 from tests import sample_jobs as jobs
 from tests.conftest import runs_that_released, update_accepted, wait_until
 
@@ -180,6 +185,27 @@ async def scenario_coalesced_dead_letter(client: Client) -> list[str]:
     return [failing.batch_id, f"{failing.batch_id}-c00001", failing.id]
 
 
+async def scenario_metrics(client: Client) -> list[Recorded]:
+    """The metrics workflow folding worker reports, across one continue-as-new."""
+    await client.start_workflow(  # the worker's first report started one already: replace it
+        MetricsWorkflow.run,
+        MetricsInput(history_limit=40),
+        id=METRICS_WORKFLOW_ID,
+        task_queue=METRICS_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+    )
+    for i in range(5):
+        await (await jobs.Add.dispatch(a=i).on_queue(QUEUE)).result()
+    query = f'WorkflowId = "{METRICS_WORKFLOW_ID}" AND ExecutionStatus = "ContinuedAsNew"'
+
+    async def continued() -> list[WorkflowExecution]:
+        return [run async for run in client.list_workflows(query)]
+
+    first = min(await wait_until(continued, timeout=120), key=lambda run: run.start_time).run_id
+    second = (await client.get_workflow_handle(METRICS_WORKFLOW_ID).describe()).run_id
+    return [Run(METRICS_WORKFLOW_ID, first), Run(METRICS_WORKFLOW_ID, second)]
+
+
 async def _expect_failure(awaitable: Awaitable[object]) -> None:
     try:
         await awaitable
@@ -202,6 +228,8 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "batch_wait_handover": scenario_batch_wait_handover,
     "chain": scenario_chain,
     "coalesced_dead_letter": scenario_coalesced_dead_letter,
+    "metrics": scenario_metrics,
+    "batch_counters_memo": scenario_batch_failure_retry,
 }
 
 
@@ -228,6 +256,7 @@ async def main() -> None:
             queues=[QUEUE],
             job_modules=["tests.sample_jobs"],
             client=env.client,
+            settings=JobSettings(monitor_report_seconds=0.5),
             stop=stop,
             own_process=False,
         )

@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.batch_models import (
         BATCH_CLOSED,
         CHUNK_PROGRESS_SIGNAL,
+        COUNTERS_MEMO,
+        COUNTERS_MEMO_PATCH,
         FAILED_IDS_KEPT,
         HANDING_OVER,
         RELEASE_WAITERS_PATCH,
@@ -41,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         ChunkInput,
         ChunkReport,
         RetryEntry,
+        counters_memo,
     )
     from jobmodule.workflows.chunk import BatchChunkWorkflow
     from jobmodule.workflows.states import JobState
@@ -135,6 +138,10 @@ class BatchWorkflow:
             await self._run_callback("then")
         if not self._state.finally_ran:
             await self._run_callback("finally")
+        if workflow.patched(COUNTERS_MEMO_PATCH):
+            # A finished batch with failures stays open for retry_failed(): its counters must
+            # read without a worker (monitoring). One memo write per finish, not per job.
+            workflow.upsert_memo({COUNTERS_MEMO: counters_memo(self._batch)})
 
     async def _cancellations_delivered(self) -> None:
         pending, self._cancellations = self._cancellations, []

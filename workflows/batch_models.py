@@ -21,8 +21,20 @@ RELEASE_WAITERS_PATCH = "release-waiters-on-continue-as-new"
 """Runs that recorded this marker release in-flight ``wait_finished`` calls at a hand-over."""
 
 
+COUNTERS_MEMO = "batch_counters"
+"""Memo key of a batch's counters (``pending_jobs``, ``failed_jobs``) as of its start (when
+the whole batch came with it) and its end: monitoring reads them without a worker to query."""
+COUNTERS_MEMO_PATCH = "counters-memo-on-finish"
+"""Runs that recorded this marker write ``COUNTERS_MEMO`` when the batch finishes."""
+
+
 CHUNK_PROGRESS_SIGNAL = "chunk_progress"
 """The signal a chunk reports to its batch with (by name: the chunk cannot import the batch)."""
+
+
+def counters_memo(batch: JobBatch) -> dict[str, int]:
+    """The counters a batch's memo carries (``COUNTERS_MEMO``)."""
+    return {"pending_jobs": batch.pending_jobs, "failed_jobs": batch.failed_jobs}
 
 
 class BatchOptions(BaseModel):

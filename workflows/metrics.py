@@ -2,7 +2,8 @@
 
 Each worker signals it every few seconds (signal-with-start, so the first report starts it) with
 per-minute aggregates, its running jobs and itself. It folds the reports into rolling windows
-(``metrics_state``) and continues-as-new with them long before Temporal's 10,240-event warning.
+(``metrics_state``) and continues-as-new with them every ``HISTORY_LIMIT`` (2,000) events, long
+before Temporal's 10,240-event warning.
 It runs no activity and sets no timer: a worker is ``lost`` when a reader sees its last report
 grow old, so silence costs nothing. Readers fold its history themselves (``JobMonitor``), so the
 figures can be read while no worker runs; ``snapshot`` answers the same from a live worker.
@@ -16,9 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.metrics_models import REPORT_SIGNAL, ReportBatch
     from jobmodule.workflows.metrics_state import MetricsInput, MetricsState
 
-HISTORY_LIMIT = 2000
-"""Continue-as-new at this many events: about 500 reports, a few hundred KB for a reader."""
-
 
 @workflow.defn(name="MetricsWorkflow")
 class MetricsWorkflow:
@@ -27,6 +25,7 @@ class MetricsWorkflow:
     @workflow.init
     def __init__(self, input: MetricsInput) -> None:
         self._state = input.state or MetricsState()
+        self._history_limit = input.history_limit
 
     @workflow.run
     async def run(self, input: MetricsInput) -> None:
@@ -35,13 +34,13 @@ class MetricsWorkflow:
         # a new task, so none is lost between here and the next run.
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._state.prune()
-        workflow.continue_as_new(MetricsInput(state=self._state))
+        workflow.continue_as_new(MetricsInput(state=self._state, history_limit=self._history_limit))
 
     def _continue_as_new_due(self) -> bool:
         info = workflow.info()
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= HISTORY_LIMIT
+            or info.get_current_history_length() >= self._history_limit
         )
 
     @workflow.signal(name=REPORT_SIGNAL)

@@ -171,7 +171,13 @@ class MetricsState(BaseModel):
                 yield aggregate
 
 
+HISTORY_LIMIT = 2000
+"""The metrics workflow continues-as-new at this many events: about 500 reports, a few hundred
+KB for a reader to fold, far from Temporal's 10,240-event warning."""
+
+
 class MetricsInput(BaseModel):
     """Start, or continue, the metrics workflow."""
 
     state: MetricsState | None = None
+    history_limit: int = Field(default=HISTORY_LIMIT, ge=20, le=10_000)

@@ -47,11 +47,11 @@ def queues_table(rows: list[QueueStats]) -> Table:
     """One row per queue: now, then the window."""
     window = _window(rows[0].window_s) if rows else ""
     table = Table(title=f"Queues (window {window})" if rows else "Queues", title_justify="left")
-    columns = ("Queue", "Pending", "Delayed", "Running", "Failed", "Workers", "Oldest wait")
-    columns += ("Jobs/min", "Processed", "Failures", "Runtime avg/p95", "Wait avg/p95")
-    for name in columns:
-        numeric = name not in ("Queue", "Runtime avg/p95", "Wait avg/p95")
-        table.add_column(name, justify="right" if numeric else "left", overflow="fold")
+    table.add_column("Queue", overflow="fold", min_width=8)
+    for name in ("Pending", "Delayed", "Running", "Failed", "Workers", "Oldest"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for name in ("Jobs/min", "Done", "Failures", "Runtime avg/p95", "Wait avg/p95"):
+        table.add_column(name, justify="right", no_wrap=True, style="cyan")
     for row in rows:
         table.add_row(
             row.queue,
@@ -73,12 +73,12 @@ def queues_table(rows: list[QueueStats]) -> Table:
 def workers_table(rows: list[WorkerInfo], now: datetime | None = None) -> Table:
     """One row per worker process."""
     table = Table(title="Workers", title_justify="left")
-    for name in ("Worker", "PID", "Queues", "Status", "Running", "Processed", "Failed"):
-        table.add_column(
-            name, justify="right" if name in ("PID", "Processed", "Failed") else "left"
-        )
-    for name in ("RSS", "CPU", "Last seen"):
-        table.add_column(name, justify="right")
+    table.add_column("Worker", overflow="fold", min_width=8)
+    table.add_column("PID", justify="right", no_wrap=True)
+    table.add_column("Queues", overflow="fold", min_width=8)
+    table.add_column("Status", no_wrap=True)
+    for name in ("Running", "Done", "Failed", "RSS", "CPU", "Last seen"):
+        table.add_column(name, justify="right", no_wrap=True)
     for row in rows:
         seen = f"{(now - row.last_seen).total_seconds():.0f}s ago" if now else str(row.last_seen)
         table.add_row(

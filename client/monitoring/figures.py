@@ -68,6 +68,16 @@ def worker_infos(state: MetricsState, now: datetime, queue: str | None = None) -
     return sorted(rows, key=lambda row: (row.started_at, row.worker_id))
 
 
+def live_queues(state: MetricsState, now: datetime) -> set[str]:
+    """Queues some worker that is up polls now."""
+    return {
+        queue
+        for entry in state.workers.values()
+        if worker_status(entry, now) == "up"
+        for queue in entry.snapshot.queues
+    }
+
+
 def running(state: MetricsState, now: datetime) -> Tally:
     """What runs now, as the workers that are up last reported it."""
     tally: Tally = Counter()

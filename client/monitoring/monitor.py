@@ -52,9 +52,8 @@ class JobMonitor(UsesClient):
         """One ``QueueStats`` per queue (the queues workers poll or batches run on)."""
         fig.check_window(window)
         client = await self.client()
-        state, groups = await asyncio.gather(
-            read_metrics_state(client), self._groups(client, queue, job)
-        )
+        state = await read_metrics_state(client)
+        groups = await self._groups(client, state, queue, job)
         return await self._queue_stats(client, state, groups, queue=queue, job=job, window=window)
 
     async def get_pending_jobs_count(
@@ -70,9 +69,10 @@ class JobMonitor(UsesClient):
         """Jobs failed for good and waiting now: the dead-letter queue, and open batches' failed
         jobs (which wait for ``retry_failed()``)."""
         client = await self.client()
+        state = await read_metrics_state(client)
         dead, groups = await asyncio.gather(
             count(client, dead_letter_query(queue=queue, job=job)),
-            self._groups(client, queue, job),
+            self._groups(client, state, queue, job),
         )
         return dead + sum(group.failed_jobs for group in groups)
 
@@ -124,9 +124,8 @@ class JobMonitor(UsesClient):
         """Queues and workers in one read (``jobmodule monitor``)."""
         fig.check_window(window)
         client = await self.client()
-        state, groups = await asyncio.gather(
-            read_metrics_state(client), self._groups(client, queue, None)
-        )
+        state = await read_metrics_state(client)
+        groups = await self._groups(client, state, queue, None)
         queues = await self._queue_stats(client, state, groups, queue=queue, window=window)
         now = datetime.now(UTC)
         return MonitorSnapshot(
@@ -136,8 +135,12 @@ class JobMonitor(UsesClient):
     # -- reading ---------------------------------------------------------------------------------
 
     @staticmethod
-    async def _groups(client: Client, queue: str | None, job: str | None) -> list[GroupCounters]:
-        return [] if job is not None else await open_groups(client, queue)
+    async def _groups(
+        client: Client, state: MetricsState, queue: str | None, job: str | None
+    ) -> list[GroupCounters]:
+        if job is not None:
+            return []
+        return await open_groups(client, queue, fig.live_queues(state, datetime.now(UTC)))
 
     async def _queue_stats(
         self,

@@ -8,7 +8,7 @@ queries per queue, one listing of the open batches and chains, and one query to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from jobmodule.connection import with_search_attributes
 from jobmodule.failures.handler import dead_letter_query
 from jobmodule.visibility import all_of, equals, job_filters, quote
 from jobmodule.workflows import JOB_QUEUE, JOB_STATUS, BatchWorkflow, ChainWorkflow, JobState
+from jobmodule.workflows.batch_models import COUNTERS_MEMO
 from jobmodule.workflows.job_start import CHAIN_JOBS_MEMO
 
 T = TypeVar("T")
@@ -69,8 +70,15 @@ async def job_counts(
     return opened, waiting, dead
 
 
-async def open_groups(client: Client, queue: str | None) -> list[GroupCounters]:
-    """The counters of every open batch and chain (on ``queue``), read concurrently."""
+async def open_groups(
+    client: Client, queue: str | None, live_queues: set[str]
+) -> list[GroupCounters]:
+    """The counters of every open batch and chain (on ``queue``), read concurrently.
+
+    Each is asked by query where a worker polls its queue (``live_queues``), which is exact.
+    Elsewhere no worker could answer, so the memo speaks: a batch's counters as of its start
+    (when it came whole) or its end, a chain's length.
+    """
     clauses = ['ExecutionStatus = "Running"', 'WorkflowType IN ("BatchWorkflow", "ChainWorkflow")']
     if queue:
         clauses.append(equals(JOB_QUEUE.name, queue))
@@ -80,29 +88,46 @@ async def open_groups(client: Client, queue: str | None) -> list[GroupCounters]:
         return [execution async for execution in client.list_workflows(query)]
 
     executions = await with_search_attributes(client, listing)
-    reads = [_counters_of(client, execution) for execution in executions]
+    reads = [_counters_of(client, execution, live_queues) for execution in executions]
     return [counters for counters in await bounded(reads) if counters is not None]
 
 
-async def _counters_of(client: Client, execution: WorkflowExecution) -> GroupCounters | None:
+async def _counters_of(
+    client: Client, execution: WorkflowExecution, live_queues: set[str]
+) -> GroupCounters | None:
     queue = execution.typed_search_attributes.get(JOB_QUEUE) or execution.task_queue
+    memo = await execution.memo()
     handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-    try:
-        if execution.workflow_type == "BatchWorkflow":
-            batch: JobBatch = await handle.query(BatchWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
-            # A carrier's jobs that failed for good wait in the dead-letter queue on their own.
-            failed = 0 if execution.id.startswith(CARRIER_PREFIX) else batch.failed_jobs
-            return GroupCounters(queue, batch.pending_jobs, failed)
-        total = (await execution.memo()).get(CHAIN_JOBS_MEMO)
-        if not isinstance(total, int):
-            return None  # a chain started before chains carried their size
-        completed: int = await handle.query(ChainWorkflow.completed, rpc_timeout=QUERY_TIMEOUT)
-        return GroupCounters(queue, max(0, total - completed), 0)
-    except Exception:  # closed meanwhile, or no worker to answer: nothing to count
-        return None
+    ask = execution.task_queue in live_queues
+    if execution.workflow_type == "BatchWorkflow":
+        counters = memo.get(COUNTERS_MEMO) or {}
+        pending, failed = counters.get("pending_jobs"), counters.get("failed_jobs")
+        if ask:
+            try:
+                batch: JobBatch = await handle.query(
+                    BatchWorkflow.status, rpc_timeout=QUERY_TIMEOUT
+                )
+                pending, failed = batch.pending_jobs, batch.failed_jobs
+            except Exception:  # closed meanwhile, or its worker went: the memo, if any
+                pass
+        if pending is None:
+            return None
+        # A carrier's jobs that failed for good wait in the dead-letter queue on their own.
+        carrier = execution.id.startswith(CARRIER_PREFIX)
+        return GroupCounters(queue, int(pending), 0 if carrier else int(failed or 0))
+    total = memo.get(CHAIN_JOBS_MEMO)
+    if not isinstance(total, int):
+        return None  # a chain started before chains carried their length
+    completed = 0
+    if ask:
+        try:
+            completed = await handle.query(ChainWorkflow.completed, rpc_timeout=QUERY_TIMEOUT)
+        except Exception:
+            pass
+    return GroupCounters(queue, max(0, total - completed), 0)
 
 
-async def bounded(reads: list[Awaitable[T]], limit: int = READS_IN_FLIGHT) -> list[T]:
+async def bounded(reads: Sequence[Awaitable[T]], limit: int = READS_IN_FLIGHT) -> list[T]:
     """Await ``reads`` with at most ``limit`` in flight."""
     semaphore = asyncio.Semaphore(limit)
 

@@ -68,7 +68,7 @@ def configure_trace_export(settings: JobSettings) -> None:
     if not settings.otlp_endpoint or tracing_configured():
         return
     try:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # type: ignore[import-not-found]
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter,
         )
     except ImportError:

@@ -21,6 +21,7 @@ def test_histories_are_saved_for_each_shipped_workflow():
     assert {"job_success", "job_retries", "job_dead_letter_retry"} <= names
     assert {"batch", "batch_1", "batch_failure_retry", "batch_continue_as_new", "chain"} <= names
     assert {"coalesced_dead_letter", "coalesced_dead_letter_1", "coalesced_dead_letter_2"} <= names
+    assert {"metrics", "metrics_1", "batch_counters_memo"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
