@@ -86,8 +86,8 @@ class CelerySide:
 
     async def run(self, workload: str, **options: Any) -> Result:
         """Run one repetition of ``workload`` and return its measurements."""
-        if workload == "W0":
-            raise Skipped("n/a (Temporal only)")
+        if workload in ("W0", "WM"):
+            raise Skipped("n/a (Temporal only)" if workload == "W0" else "n/a (ours only)")
         method = getattr(self, f"w_{workload.lower()}")
         tag = f"{self.name}-{workload.lower()}-{uuid.uuid4().hex[:8]}"
         result: Result = await method(tag, **options)

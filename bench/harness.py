@@ -34,7 +34,7 @@ from jobmodule.connection import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SYSTEMS = ("ours", "celery", "celery_durable")
-RUNNABLE = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W6I")
+RUNNABLE = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W6I", "WM")
 """W6I is W6 with independent jobs instead of a batch."""
 CELERY_CANDIDATES = (("prefork", 2), ("prefork", 4), ("threads", 2), ("threads", 4))
 CALIBRATED = {"W1": "jobs_per_s", "W2": "jobs_per_s", "W3": "rows_per_s", "W4": "result_p50_ms"}

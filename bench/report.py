@@ -44,6 +44,17 @@ ROWS: list[tuple[str, str, str]] = [
     ("W6I", "duplicates", "duplicate executions"),
     ("W6I", "recovery_s", "kill -> first job on new worker, s"),
     ("W6I", "kill_to_done_s", "kill -> every job ran once, s"),
+    ("WM", "w1_on_vs_off", "W1 jobs/s, monitoring on ÷ off (1.00 = free)"),
+    ("WM", "w2_on_vs_off", "W2 jobs/s, monitoring on ÷ off"),
+    ("WM", "w4_on_vs_off", "W4 dispatch->result p50, on ÷ off (lower is better)"),
+    ("WM", "w1_jobs_per_s_on", "W1 jobs/s, monitoring on"),
+    ("WM", "w1_jobs_per_s_off", "W1 jobs/s, monitoring off"),
+    ("WM", "w2_jobs_per_s_on", "W2 jobs/s, monitoring on"),
+    ("WM", "w2_jobs_per_s_off", "W2 jobs/s, monitoring off"),
+    ("WM", "w4_result_p50_ms_on", "W4 dispatch->result p50 ms, monitoring on"),
+    ("WM", "w4_result_p50_ms_off", "W4 dispatch->result p50 ms, monitoring off"),
+    ("WM", "monitor_call_ms", "JobMonitor.get_queue_stats() ms, 100 open batches"),
+    ("WM", "monitor_snapshot_ms", "JobMonitor.snapshot() ms, every queue of the run"),
 ]
 THROUGHPUT = [
     ("W0", "workflows_per_s", "W0 wf/s"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6")
+WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "WM")
 """Every workload, in the order they run."""
 
-BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6"})
+BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6", "WM"})
 """Workloads that need ``client.Bus`` on our side."""
 OUR_VARIANTS = {"W1L": "W1", "W4L": "W4", "W1C": "W1"}
 """W1 and W4 again with jobs dispatched ``.local()`` (a local activity: no second task round
@@ -27,6 +27,8 @@ DESCRIPTIONS = {
     "W4L": "W4 with local jobs (`.local()`)",
     "W5": "peak RSS of the worker process tree while W2 runs (Celery: prefork-2)",
     "W6": "batch of 5,000 jobs of 2 ms; kill -9 the worker after 1 s, start another",
+    "WM": "W1, W2 and W4 with monitoring on and off (alternating); a JobMonitor call with 100 "
+    "open batches",
 }
 
 
@@ -76,6 +78,11 @@ class Sizes:
     def w6i_jobs(self) -> int:
         """W6 with independent jobs: one workflow each, so W1's size, not W6's."""
         return self._n(2_000, 20)
+
+    @property
+    def wm_batches(self) -> int:
+        """Batches held open while WM times a JobMonitor call."""
+        return self._n(100, 5)
 
     w6_job_seconds: float = 0.002
     w6_kill_after_seconds: float = 1.0

@@ -325,6 +325,8 @@ class BatchWorkflow:
                 retries=retries,
             ))  # fmt: skip
         self._retry_requested = True
+        if workflow.patched(COUNTERS_MEMO_PATCH):
+            workflow.upsert_memo({COUNTERS_MEMO: counters_memo(self._batch)})  # open again
         return self._batch
 
     @retry_failed.validator

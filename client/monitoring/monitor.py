@@ -53,8 +53,7 @@ class JobMonitor(UsesClient):
         fig.check_window(window)
         client = await self.client()
         state = await read_metrics_state(client)
-        groups = await self._groups(client, state, queue, job)
-        return await self._queue_stats(client, state, groups, queue=queue, job=job, window=window)
+        return await self._queue_stats(client, state, queue=queue, job=job, window=window)
 
     async def get_pending_jobs_count(
         self, *, queue: str | None = None, job: str | None = None
@@ -125,8 +124,7 @@ class JobMonitor(UsesClient):
         fig.check_window(window)
         client = await self.client()
         state = await read_metrics_state(client)
-        groups = await self._groups(client, state, queue, None)
-        queues = await self._queue_stats(client, state, groups, queue=queue, window=window)
+        queues = await self._queue_stats(client, state, queue=queue, window=window)
         now = datetime.now(UTC)
         return MonitorSnapshot(
             taken_at=now, queues=queues, workers=fig.worker_infos(state, now, queue)
@@ -146,33 +144,41 @@ class JobMonitor(UsesClient):
         self,
         client: Client,
         state: MetricsState,
-        groups: list[GroupCounters],
         *,
         queue: str | None,
         window: timedelta,
         job: str | None = None,
     ) -> list[QueueStats]:
+        """Every queue's row; its counts are read while the open batches are being asked."""
         now = datetime.now(UTC)
-        names = [queue] if queue else known_queues(state, groups)
-        rows = await asyncio.gather(
-            *(self._queue_row(client, state, groups, name, job, window, now) for name in names)
-        )
-        return list(rows)
+        reads: dict[str, asyncio.Task[QueueReads]] = {}
 
-    async def _queue_row(
-        self,
-        client: Client,
+        def read(name: str) -> None:
+            if name not in reads:
+                reads[name] = asyncio.ensure_future(_queue_reads(client, name, job, now))
+
+        for name in [queue] if queue else known_queues(state, []):
+            read(name)
+        groups = await self._groups(client, state, queue, job)
+        if not queue:
+            for name in known_queues(state, groups):  # queues only an open batch names
+                read(name)
+        return [
+            self._queue_row(state, groups, name, job, window, now, await reads[name])
+            for name in sorted(reads)
+        ]
+
+    @staticmethod
+    def _queue_row(
         state: MetricsState,
         groups: list[GroupCounters],
         queue: str,
         job: str | None,
         window: timedelta,
         now: datetime,
+        reads: QueueReads,
     ) -> QueueStats:
-        (open_jobs, delayed_jobs, dead), oldest = await asyncio.gather(
-            job_counts(client, queue, job, now),
-            backlog_age(client, queue) if job is None else _none(),
-        )
+        (open_jobs, delayed_jobs, dead), oldest = reads
         mine = [group for group in groups if group.queue == queue]
         running_now = fig.running(state, now)
         pending, delayed = fig.pending_of(
@@ -196,6 +202,18 @@ class JobMonitor(UsesClient):
             workers=len(workers),
             **fig.figures(aggregates, window).model_dump(),
         )
+
+
+QueueReads = tuple[tuple[int, int, int], float | None]
+"""A queue's visibility counts (open, delayed, dead-lettered) and its backlog age."""
+
+
+async def _queue_reads(client: Client, queue: str, job: str | None, now: datetime) -> QueueReads:
+    counts, oldest = await asyncio.gather(
+        job_counts(client, queue, job, now),
+        backlog_age(client, queue) if job is None else _none(),
+    )
+    return counts, oldest
 
 
 async def _none() -> None:

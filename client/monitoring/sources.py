@@ -75,9 +75,11 @@ async def open_groups(
 ) -> list[GroupCounters]:
     """The counters of every open batch and chain (on ``queue``), read concurrently.
 
-    Each is asked by query where a worker polls its queue (``live_queues``), which is exact.
-    Elsewhere no worker could answer, so the memo speaks: a batch's counters as of its start
-    (when it came whole) or its end, a chain's length.
+    A running batch is asked by query where a worker polls its queue (``live_queues``): exact,
+    and the main cost of a JobMonitor call (a few ms each). A finished one (open for
+    ``retry_failed()``) has its final counters in its memo; where no worker could answer, the
+    memo speaks too: the counters as of the batch's start (when it came whole), a chain's
+    length.
     """
     clauses = ['ExecutionStatus = "Running"', 'WorkflowType IN ("BatchWorkflow", "ChainWorkflow")']
     if queue:
@@ -102,7 +104,7 @@ async def _counters_of(
     if execution.workflow_type == "BatchWorkflow":
         counters = memo.get(COUNTERS_MEMO) or {}
         pending, failed = counters.get("pending_jobs"), counters.get("failed_jobs")
-        if ask:
+        if ask and not counters.get("finished"):  # a finished batch's memo is final
             try:
                 batch: JobBatch = await handle.query(
                     BatchWorkflow.status, rpc_timeout=QUERY_TIMEOUT

@@ -6,6 +6,9 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
+from jobmodule.activities import JobModuleError
 from jobmodule.worker.logs import configure_logging
 from jobmodule.worker.options import parse_args, settings_from_args, split_list
 from jobmodule.worker.processes import run_processes
@@ -17,13 +20,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     sys.path.insert(0, ".")  # job modules of the project in the current directory
     args = parse_args(argv)
-    if args.processes > 1:
-        return run_processes(args)
-    asyncio.run(
-        run_worker(
-            queues=split_list(args.queue),
-            job_modules=split_list(args.jobs),
-            settings=settings_from_args(args),
+    try:
+        settings = settings_from_args(args)
+        if args.processes > 1:
+            return run_processes(args)
+        asyncio.run(
+            run_worker(
+                queues=split_list(args.queue),
+                job_modules=split_list(args.jobs),
+                settings=settings,
+            )
         )
-    )
+    except (JobModuleError, ValidationError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0

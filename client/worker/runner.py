@@ -22,7 +22,11 @@ from jobmodule.activities import ALL_ACTIVITIES, registry
 from jobmodule.connection import connect, ensure_search_attributes
 from jobmodule.settings import JobSettings
 from jobmodule.worker.monitoring import WorkerMonitoring
-from jobmodule.worker.telemetry import configure_trace_export, telemetry_options
+from jobmodule.worker.telemetry import (
+    configure_trace_export,
+    telemetry_options,
+    tracing_configured,
+)
 from jobmodule.workflows import ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
@@ -91,7 +95,10 @@ async def run_worker(
     registry.load_modules(list(job_modules))
     if client is None:
         configure_trace_export(settings)
-        client = await connect(**telemetry_options(settings))
+        # Spans are only worth carrying through a worker that records them (a job module or
+        # JOBS_OTLP_ENDPOINT installed a tracer provider); elsewhere the interceptor is pure cost.
+        tracing = settings.tracing and tracing_configured()
+        client = await connect(tracing=tracing, **telemetry_options(settings))
     added = await ensure_search_attributes(client)
     if added:
         log.info("registered search attributes: %s", ", ".join(added))

@@ -18,6 +18,7 @@ from opentelemetry import trace
 from temporalio.common import MetricCounter, MetricGauge, MetricHistogramFloat, MetricMeter
 from temporalio.runtime import OpenTelemetryConfig, PrometheusConfig, Runtime, TelemetryConfig
 
+from jobmodule.activities import JobModuleError
 from jobmodule.activities.observe import Attempt
 from jobmodule.settings import JobSettings
 
@@ -50,7 +51,13 @@ def telemetry_runtime(settings: JobSettings) -> Runtime | None:
         )
     else:
         return None
-    return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+    try:
+        return Runtime(telemetry=TelemetryConfig(metrics=metrics))
+    except ValueError as error:  # the port is taken, or the endpoint is not a URL
+        raise JobModuleError(
+            f"cannot export metrics: {error}. Pick a free --metrics-port (with --processes N "
+            "the processes take PORT, PORT+1, ...), or a valid JOBS_OTLP_ENDPOINT URL."
+        ) from None
 
 
 def telemetry_options(settings: JobSettings) -> dict[str, Any]:
