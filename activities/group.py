@@ -31,6 +31,7 @@ from jobmodule.activities.context import JobContext, current_job_context
 from jobmodule.activities.failure import JobFailure
 from jobmodule.activities.health import process_health
 from jobmodule.activities.ids import batch_job_id
+from jobmodule.activities.observe import watch_grouped
 from jobmodule.activities.runner import instantiate, to_application_error, trace_from_details
 
 HEARTBEAT_EVERY_SECONDS = 1.0
@@ -116,7 +117,8 @@ async def run_one(grouped: GroupedJob, group: JobGroupInput, progress: GroupProg
 
     token = current_job_context.set(context)
     try:
-        await run_attempt(job.handle, limit=spec.policy.timeout, job=spec.job, on_stuck=stuck)
+        attempt = run_attempt(job.handle, limit=spec.policy.timeout, job=spec.job, on_stuck=stuck)
+        await watch_grouped(attempt, spec, job_id, group.batch.id)
         outcome = JobAttemptOutcome(index=grouped.index, ok=True)
     except Exception as error:
         converted = to_application_error(error, spec.policy, 1)

@@ -21,6 +21,9 @@ LIMITER_PREFIX = "jobmodule-limit:"
 LOCK_PREFIX = "jobmodule-lock:"
 """Limiter workflows that are a without-overlapping lock."""
 
+METRICS_WORKFLOW_ID = "jobmodule-metrics"
+"""The one metrics workflow of a namespace (``jobmodule.workflows.metrics``)."""
+
 Callback = Literal["then", "catch", "finally"]
 
 

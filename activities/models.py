@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -24,6 +25,9 @@ class RunJobInput(BaseModel):
     """Attempts already spent elsewhere (a batch job's first try ran inside a group)."""
     batch: JobBatch | None = None
     batch_failure: JobFailure | None = None
+    ready_at: datetime | None = None
+    """When the job could first have started (its dispatch, or the end of its start delay), for
+    its wait time; None where the activity's own scheduled time says it (retries, batch jobs)."""
 
 
 class FailedHookInput(BaseModel):

@@ -40,6 +40,17 @@ class StampSleep(Job):
         return started
 
 
+class Hold(Job):
+    """Sleeps a long time: holds its batch open (WM's JobMonitor call); cancelled after."""
+
+    i: int = 0
+    seconds: float = 300
+    timeout = 600
+
+    async def handle(self) -> None:
+        await asyncio.sleep(self.seconds)
+
+
 class Sleep2ms(Job):
     """Sleeps 2 ms, then records its execution (W6).
 

@@ -116,6 +116,8 @@ class OurSide:
         self.ctx = ctx
         self.client = client
         self.server_pid = server_pid
+        self.worker_env: dict[str, str] = {}
+        """Extra environment of the workers it starts (WM turns monitoring off with it)."""
 
     def _sampler(self, worker_pid: int) -> TreeSampler:
         return TreeSampler(
@@ -133,7 +135,9 @@ class OurSide:
     ) -> Result:
         """W0 and W1: ``count`` workflows started concurrently, then waited for."""
         worker = (
-            start_engine_worker(self.ctx, queue) if engine else start_our_worker(self.ctx, queue)
+            start_engine_worker(self.ctx, queue)
+            if engine
+            else start_our_worker(self.ctx, queue, env=self.worker_env)
         )
         try:
             with self._sampler(worker.pid) as sampler:
@@ -180,7 +184,7 @@ class OurSide:
         from jobmodule.batches.handle import BatchHandle
 
         count = self.ctx.sizes.w1_jobs
-        worker = start_our_worker(self.ctx, queue)
+        worker = start_our_worker(self.ctx, queue, env=self.worker_env)
         try:
             with self._sampler(worker.pid) as sampler:
                 start = time.time()
@@ -219,7 +223,9 @@ class OurSide:
     ) -> Result:
         """W2/W2L/W3: one batch through ``Bus``; timed until its callback recorded a run."""
         batch_api()
-        worker = start_our_worker(self.ctx, queue, processes=processes, concurrency=concurrency)
+        worker = start_our_worker(
+            self.ctx, queue, processes=processes, concurrency=concurrency, env=self.worker_env
+        )
         try:
             with self._sampler(worker.pid) as sampler:
                 start = time.time()
@@ -296,7 +302,7 @@ class OurSide:
         return {"rows_per_s": rows / result["wall_s"], "rows_imported": imported, **result}
 
     async def w_w4(self, queue: str, local: bool = False) -> Result:
-        worker = start_our_worker(self.ctx, queue)
+        worker = start_our_worker(self.ctx, queue, env=self.worker_env)
         try:
             for i in range(3):  # warm-up, not measured (connections, sandbox imports)
                 await (await dispatch(jobs.Stamp, i, queue, local=local)).result()
@@ -359,6 +365,12 @@ class OurSide:
         finally:
             stop_process(worker)
 
+    async def w_wm(self, queue: str) -> Result:
+        """W1, W2 and W4 with monitoring on and off, and a JobMonitor call (bench.monitoring)."""
+        from bench.monitoring import monitoring_overhead
+
+        return await monitoring_overhead(self, queue)
+
     async def w_w6(self, queue: str) -> Result:
         batch_api()
         return await self._crash(queue, grouped=True)
@@ -372,7 +384,7 @@ class OurSide:
         count = sizes.w6_jobs if grouped else sizes.w6i_jobs
         record = self.ctx.path(f"records/{queue}.exec")
         callback_record = self.ctx.path(f"records/{queue}.callback")
-        worker = start_our_worker(self.ctx, queue)
+        worker = start_our_worker(self.ctx, queue, env=self.worker_env)
         replacement = None
         try:
             with self._sampler(worker.pid) as sampler:
@@ -398,7 +410,7 @@ class OurSide:
                 kill_tree(worker.pid)
                 killed = time.time()
                 worker.wait()
-                replacement = start_our_worker(self.ctx, queue)
+                replacement = start_our_worker(self.ctx, queue, env=self.worker_env)
                 sampler.add_root("worker", replacement.pid)
                 await asyncio.wait_for(sending, timeout=wait_budget(count))
                 outcome = await crash_outcome(

@@ -53,6 +53,17 @@ ROWS: list[tuple[str, str, str]] = [
     ("W7", "high_start_p50_ms", "high jobs behind a low backlog: dispatch->start p50 ms"),
     ("W7", "high_start_p95_ms", "high jobs behind a low backlog: dispatch->start p95 ms"),
     ("W7", "backlog_drain_s", "s until the whole low backlog ran"),
+    ("WM", "w1_on_vs_off", "W1 jobs/s, monitoring on ÷ off (1.00 = free)"),
+    ("WM", "w2_on_vs_off", "W2 jobs/s, monitoring on ÷ off"),
+    ("WM", "w4_on_vs_off", "W4 dispatch->result p50, on ÷ off (lower is better)"),
+    ("WM", "w1_jobs_per_s_on", "W1 jobs/s, monitoring on"),
+    ("WM", "w1_jobs_per_s_off", "W1 jobs/s, monitoring off"),
+    ("WM", "w2_jobs_per_s_on", "W2 jobs/s, monitoring on"),
+    ("WM", "w2_jobs_per_s_off", "W2 jobs/s, monitoring off"),
+    ("WM", "w4_result_p50_ms_on", "W4 dispatch->result p50 ms, monitoring on"),
+    ("WM", "w4_result_p50_ms_off", "W4 dispatch->result p50 ms, monitoring off"),
+    ("WM", "monitor_call_ms", "JobMonitor.get_queue_stats() ms, 100 open batches"),
+    ("WM", "monitor_snapshot_ms", "JobMonitor.snapshot() ms, every queue of the run"),
 ]
 THROUGHPUT = [
     ("W0", "workflows_per_s", "W0 wf/s"),

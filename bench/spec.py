@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W7")
+WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W7", "WM")
 """Every workload, in the order they run."""
 
-BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6"})
+BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6", "W6C", "WM"})
 """Workloads that need ``client.Bus`` on our side."""
 OUR_VARIANTS = {"W1L": "W1", "W4L": "W4", "W1C": "W1"}
 """W1 and W4 again with jobs dispatched ``.local()`` (a local activity: no second task round
@@ -32,6 +32,8 @@ DESCRIPTIONS = {
     "killed -9 every 5 s (6 times) and the server restarted once (ours only)",
     "W7": "a backlog of 2,000 `low` jobs of 10 ms, then 50 `high` ones: their dispatch->start "
     "(Celery: task `priority` over Redis, priority steps 0-9, prefetch 1)",
+    "WM": "W1, W2 and W4 with monitoring on and off (alternating); a JobMonitor call with 100 "
+    "open batches",
 }
 
 
@@ -111,6 +113,12 @@ class Sizes:
         return self._n(50, 5)
 
     w7_job_seconds: float = 0.01
+
+    @property
+    def wm_batches(self) -> int:
+        """Batches held open while WM times a JobMonitor call."""
+        return self._n(100, 5)
+
     w6_job_seconds: float = 0.002
     w6_kill_after_seconds: float = 1.0
 

@@ -52,16 +52,23 @@ def _wait_for_line(
 
 
 def start_our_worker(
-    ctx: Context, queue: str, *, processes: int = 1, concurrency: int | None = None
+    ctx: Context,
+    queue: str,
+    *,
+    processes: int = 1,
+    concurrency: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``python worker.py --jobs bench.jobs --queue QUEUE [--processes N] [--concurrency C]``."""
+    """``python worker.py --jobs bench.jobs --queue QUEUE [--processes N] [--concurrency C]``.
+
+    ``env`` adds variables (WM runs workers with ``JOBS_MONITORING=false``)."""
     command = [sys.executable, "worker.py", "--jobs", "bench.jobs", "--queue", queue]
     if processes > 1:
         command += ["--processes", str(processes)]
     if concurrency is not None:
         command += ["--concurrency", str(concurrency)]
-    env = {"TEMPORAL_ADDRESS": ctx.temporal_address}
-    process, log = _spawn(ctx, command, env, "ours")
+    variables = {"TEMPORAL_ADDRESS": ctx.temporal_address, **(env or {})}
+    process, log = _spawn(ctx, command, variables, "ours")
     _wait_for_line(process, log, "worker ready", count=processes)
     return process
 

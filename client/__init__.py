@@ -12,8 +12,8 @@ job = await ProcessUserData.dispatch(user_id=7)
 ```
 
 This package is the public API; each concept lives in a folder of its own (``jobs``,
-``batches``, ``failures``, ``schedules``), above ``workflows`` and ``activities``. Everything a
-user needs is exported here, every error included.
+``batches``, ``failures``, ``schedules``, ``monitoring``), above ``workflows`` and
+``activities``. Everything a user needs is exported here, every error included.
 """
 
 from jobmodule.activities import (
@@ -45,6 +45,8 @@ from jobmodule.errors import (
 )
 from jobmodule.failures import FailedJob, FailureGroup, FailureHandler
 from jobmodule.jobs import CoalescedJobHandle, Job, JobHandle, PendingDispatch, job_handle
+from jobmodule.monitoring import JobMonitor, JobStats, MonitorSnapshot, QueueStats, WorkerInfo
+from jobmodule.notifications import Notice, Notifier
 from jobmodule.schedules import (
     InvalidCronError,
     InvalidTimezoneError,
@@ -85,6 +87,15 @@ __all__ = [
     "FailureHandler",
     "FailedJob",
     "FailureGroup",
+    # monitoring
+    "JobMonitor",
+    "QueueStats",
+    "JobStats",
+    "WorkerInfo",
+    "MonitorSnapshot",
+    # notifications
+    "Notifier",
+    "Notice",
     # connection and settings
     "connect",
     "get_default_client",

@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import jobmodule.shutdown  # noqa: F401 - registers the clean-exit hook with every client
 from jobmodule.errors import SearchAttributesMissingError, ServerUnreachableError
-from jobmodule.settings import DEFAULT_ADDRESS
+from jobmodule.settings import DEFAULT_ADDRESS, default_settings
 from jobmodule.workflows import ALL_SEARCH_ATTRIBUTES
 
 T = TypeVar("T")
@@ -47,10 +47,18 @@ def connect_options() -> dict[str, Any]:
     return options
 
 
-async def connect(**overrides: Any) -> Client:
-    """Connect with jobmodule's data converter; a clear error names the address if it fails."""
+async def connect(*, tracing: bool | None = None, **overrides: Any) -> Client:
+    """Connect with jobmodule's data converter; a clear error names the address if it fails.
+
+    With ``tracing`` (default: ``JOBS_TRACING``, on) the client carries OpenTelemetry trace
+    context from a dispatch to the workflow and each attempt (``jobmodule.tracing``).
+    """
     options = connect_options()
     options.update(overrides)
+    if default_settings().tracing if tracing is None else tracing:
+        from jobmodule.tracing import JobTracingInterceptor
+
+        options["interceptors"] = [*options.get("interceptors", ()), JobTracingInterceptor()]
     try:
         return await Client.connect(**options)
     except RuntimeError as error:

@@ -13,16 +13,22 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NamedTuple
 
-from temporalio.client import Client, WorkflowHistory
+from temporalio.client import Client, WorkflowExecution, WorkflowHistory
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from jobmodule import Bus, FailureHandler, JobModuleError, JobSettings, set_default_client
 from jobmodule.activities import ids
+from jobmodule.activities.ids import METRICS_WORKFLOW_ID
 from jobmodule.connection import ensure_search_attributes
 from jobmodule.dev.server import dynamic_config_args, temporal_binary
 from jobmodule.jobs.handle import CoalescedJobHandle
 from jobmodule.worker import run_worker
+from jobmodule.workflows.metrics import MetricsWorkflow
+from jobmodule.workflows.metrics_models import METRICS_QUEUE
+from jobmodule.workflows.metrics_state import MetricsInput
+from jobmodule.workflows.notifications import NOTIFIER_ID
 from tests import sample_jobs as jobs
 from tests.conftest import runs_that_released, update_accepted, wait_until
 
@@ -250,10 +256,75 @@ async def _worker(client: Client, queue: str, stop: asyncio.Event, grace: float 
         queues=[queue],
         job_modules=["tests.sample_jobs"],
         client=client,
-        settings=JobSettings(graceful_shutdown_seconds=grace),
+        settings=JobSettings(graceful_shutdown_seconds=grace, monitoring=False),
         stop=stop,
         own_process=False,
     )
+
+
+async def scenario_metrics(client: Client) -> list[Recorded]:
+    """The metrics workflow folding worker reports, across one continue-as-new."""
+    await client.start_workflow(  # the worker's first report started one already: replace it
+        MetricsWorkflow.run,
+        MetricsInput(history_limit=40),
+        id=METRICS_WORKFLOW_ID,
+        task_queue=METRICS_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+    )
+    for i in range(5):
+        await (await jobs.Add.dispatch(a=i).on_queue(QUEUE)).result()
+    query = f'WorkflowId = "{METRICS_WORKFLOW_ID}" AND ExecutionStatus = "ContinuedAsNew"'
+
+    async def continued() -> list[WorkflowExecution]:
+        return [run async for run in client.list_workflows(query)]
+
+    first = min(await wait_until(continued, timeout=120), key=lambda run: run.start_time).run_id
+    second = (await client.get_workflow_handle(METRICS_WORKFLOW_ID).describe()).run_id
+    return [Run(METRICS_WORKFLOW_ID, first), Run(METRICS_WORKFLOW_ID, second)]
+
+
+async def scenario_notifications(client: Client) -> list[Recorded]:
+    """The notifier: a failure notified, through a worker with a webhook (a local server)."""
+    from tests.notifications import channels
+
+    queue = f"{QUEUE}-notify"
+    with channels.webhook(500) as hook:
+        stop = asyncio.Event()
+        notifying = asyncio.create_task(
+            run_worker(
+                queues=[queue],
+                job_modules=["tests.notifications.channels"],
+                client=client,
+                # The main worker runs the metrics queue in this process already.
+                settings=JobSettings(
+                    notify_webhook_url=hook.url, notify_scan_seconds=0.5, monitoring=False
+                ),
+                stop=stop,
+                own_process=False,
+            )
+        )
+        await channels.Breaks.dispatch(token="record").on_queue(queue)
+        await wait_until(hook.acknowledged, timeout=60)
+        stop.set()
+        await notifying
+    return [NOTIFIER_ID]
+
+
+async def scenario_batch_job_parked_and_recovered(client: Client) -> list[str]:
+    """A batch job parked in the DLQ, retried through retry_failed(), counted as processed."""
+    token = "record-parked"
+    batch = await (
+        Bus.batch([jobs.FailsIf(token=token, i=i, bad=[1]) for i in range(3)])
+        .allow_failures()
+        .on_queue(QUEUE)
+        .dispatch()
+    )
+    first = await batch.wait()
+    [parked] = first.failed_job_ids
+    jobs.fixed_tokens.add(token)
+    await batch.retry_failed()
+    await batch.wait()
+    return [batch.id, f"{batch.id}-c00001", parked]
 
 
 async def _expect_failure(awaitable: Awaitable[object]) -> None:
@@ -291,6 +362,10 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "batch_group_interrupted": scenario_batch_group_interrupted,
     "batch_dead_group": scenario_batch_dead_group,
     "job_limited": scenario_limited,
+    "metrics": scenario_metrics,
+    "batch_counters_memo": scenario_batch_failure_retry,
+    "notifications": scenario_notifications,
+    "batch_job_parked_and_recovered": scenario_batch_job_parked_and_recovered,
 }
 
 
@@ -319,6 +394,7 @@ async def main() -> None:
             queues=[QUEUE],
             job_modules=["tests.sample_jobs"],
             client=env.client,
+            settings=JobSettings(monitor_report_seconds=0.5),
             stop=stop,
             own_process=False,
         )

@@ -15,6 +15,8 @@ from jobmodule.workflows.job import JobWorkflow
 from jobmodule.workflows.job_models import JobInput, JobOutcome
 from jobmodule.workflows.job_start import JobStart, batch_search_attributes, job_start
 from jobmodule.workflows.limiter import LimiterWorkflow
+from jobmodule.workflows.metrics import MetricsWorkflow
+from jobmodule.workflows.notifications import NotificationWorkflow
 from jobmodule.workflows.search_attributes import (
     ALL_SEARCH_ATTRIBUTES,
     BATCH_ID,
@@ -33,7 +35,10 @@ ALL_WORKFLOWS: list[type] = [
     ChainWorkflow,
     LimiterWorkflow,
 ]
-"""Every workflow a worker registers."""
+"""Every workflow a worker registers on its job queues."""
+REPLAYED_WORKFLOWS: list[type] = [*ALL_WORKFLOWS, MetricsWorkflow, NotificationWorkflow]
+"""Every workflow jobmodule ships (the metrics and notification workflows run on queues of
+their own)."""
 
 __all__ = [
     # workflows
@@ -43,6 +48,9 @@ __all__ = [
     "BatchChunkWorkflow",
     "ChainWorkflow",
     "LimiterWorkflow",
+    "MetricsWorkflow",
+    "NotificationWorkflow",
+    "REPLAYED_WORKFLOWS",
     "AddPageInput",
     "BatchInput",
     "BatchOptions",

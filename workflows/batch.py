@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.batch_models import (
         BATCH_CLOSED,
         CHUNK_PROGRESS_SIGNAL,
+        COUNTERS_MEMO,
+        COUNTERS_MEMO_PATCH,
         EXTERNAL_NOT_FOUND,
         FAILED_IDS_KEPT,
         HANDING_OVER,
@@ -42,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ChunkInput,
         ChunkReport,
         RetryEntry,
+        counters_memo,
     )
     from jobmodule.workflows.chunk import BatchChunkWorkflow
     from jobmodule.workflows.failures import failure_from
@@ -50,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
     from jobmodule.workflows.states import JobState
 
 PARK_CALLBACKS_PATCH = "park-failed-callbacks"
+FAILED_AT_PATCH = "batch-failed-at"
+"""Runs that recorded this marker set ``FailedAt`` when their first job fails for good."""
 RECOVERY_THEN_PATCH = "then-after-every-failure-recovered"
 """Runs that recorded this marker run ``then`` once every parked job of theirs was retried."""
 """Runs that recorded this marker park a callback that failed for good in the DLQ."""
@@ -182,6 +187,10 @@ class BatchWorkflow:
             await self._run_callback("then")
         if not self._state.finally_ran:
             await self._run_callback("finally")
+        if workflow.patched(COUNTERS_MEMO_PATCH):
+            # A finished batch with failures stays open for retry_failed(): its counters must
+            # read without a worker (monitoring). One memo write per finish, not per job.
+            workflow.upsert_memo({COUNTERS_MEMO: counters_memo(self._batch)})
 
     async def _cancellations_delivered(self) -> None:
         pending, self._cancellations = self._cancellations, []
@@ -318,6 +327,10 @@ class BatchWorkflow:
             self._state.open_chunks.pop(report.chunk_id, None)
         if report.first_failure is not None and self._state.first_failure is None:
             self._state.first_failure = report.first_failure
+            if workflow.patched(FAILED_AT_PATCH):  # notifications find failed batches by it
+                workflow.upsert_search_attributes(
+                    [sa.FAILED_AT.value_set(report.first_failure.failed_at)]
+                )
             if not self._options.allow_failures:
                 self._cancel()
 
@@ -433,6 +446,8 @@ class BatchWorkflow:
                 retries=retries,
             ))  # fmt: skip
         self._retry_requested = True
+        if workflow.patched(COUNTERS_MEMO_PATCH):
+            workflow.upsert_memo({COUNTERS_MEMO: counters_memo(self._batch)})  # open again
         return self._batch
 
     @retry_failed.validator

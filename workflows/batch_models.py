@@ -24,8 +24,25 @@ RELEASE_WAITERS_PATCH = "release-waiters-on-continue-as-new"
 EXTERNAL_NOT_FOUND = "ExternalWorkflowExecutionNotFound"
 """Error type of a signal or cancel sent to a workflow that is gone (closed, or never was)."""
 
+COUNTERS_MEMO = "batch_counters"
+"""Memo key of a batch's counters (``pending_jobs``, ``failed_jobs``, ``finished``) as of its
+start (when the whole batch came with it), its end, and a ``retry_failed()`` that reopens it:
+monitoring reads a finished batch's counters without a query, and any batch's without a worker."""
+COUNTERS_MEMO_PATCH = "counters-memo-on-finish"
+"""Runs that recorded this marker write ``COUNTERS_MEMO`` when the batch finishes or reopens."""
+
+
 CHUNK_PROGRESS_SIGNAL = "chunk_progress"
 """The signal a chunk reports to its batch with (by name: the chunk cannot import the batch)."""
+
+
+def counters_memo(batch: JobBatch) -> dict[str, int | bool]:
+    """The counters a batch's memo carries (``COUNTERS_MEMO``); ``finished`` ones are final."""
+    return {
+        "pending_jobs": batch.pending_jobs,
+        "failed_jobs": batch.failed_jobs,
+        "finished": batch.finished,
+    }
 
 
 class BatchOptions(BaseModel):

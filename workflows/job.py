@@ -9,7 +9,7 @@ retention period ends. That parked execution is the dead-letter queue entry: no 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
@@ -127,6 +127,7 @@ class JobWorkflow:
             batch_id=input.batch_id,
             batch=input.batch,
             batch_failure=input.batch_failure,
+            ready_at=self._ready_at(input) if self._runs == 1 else None,
         )
         summary = f"run {short_name(input.job)}"
 
@@ -151,6 +152,12 @@ class JobWorkflow:
         except ActivityError as error:
             failure = failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
             raise AttemptsExhausted(failure) from error
+
+    @staticmethod
+    def _ready_at(input: JobInput) -> datetime:
+        """When the job could first have run: its dispatch, or the end of its start delay."""
+        started = workflow.info().workflow_start_time
+        return started + timedelta(seconds=input.start_delay_seconds or 0)
 
     async def _run_failed_hook(self, input: JobInput, failure: JobFailure) -> None:
         """Laravel's ``failed()``: once per trip to the dead-letter queue, retried on its own."""

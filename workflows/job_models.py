@@ -31,6 +31,8 @@ class JobInput(BaseModel):
     """For a step of a ``Bus.chain`` parked here: the steps after it, run once it succeeds."""
     chain_catch: JobSpec | None = None
     """That chain's catch callback, for the rest of the chain."""
+    start_delay_seconds: float | None = None
+    """The start delay it was dispatched with (``.delay()``): its wait time begins after it."""
 
 
 class JobOutcome(BaseModel):

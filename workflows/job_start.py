@@ -21,6 +21,10 @@ from jobmodule.workflows.states import JobState
 
 BATCH_JOB_CLASS = "batch"
 """The ``JobClass`` of a batch's own workflows, so a query for jobs can leave them out."""
+CHAIN_JOB_CLASS = "chain"
+"""The ``JobClass`` of a chain's workflow."""
+CHAIN_JOBS_MEMO = "chain_jobs"
+"""Memo key of a chain's number of jobs, so monitoring can count what it has not run yet."""
 SUMMARY_LIMIT = 400
 """Characters of a start's summary; the Web UI shows one line of it."""
 
@@ -62,4 +66,11 @@ def batch_search_attributes(batch_id: str, queue: str) -> TypedSearchAttributes:
             SearchAttributePair(JOB_QUEUE, queue),
             SearchAttributePair(JOB_CLASS, BATCH_JOB_CLASS),
         ]
+    )
+
+
+def chain_search_attributes(queue: str) -> TypedSearchAttributes:
+    """The search attributes of a chain's workflow: monitoring finds open chains by queue."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(JOB_QUEUE, queue), SearchAttributePair(JOB_CLASS, CHAIN_JOB_CLASS)]
     )

@@ -26,6 +26,7 @@ from jobmodule.batches.pages import (
 from jobmodule.batches.start import cancelled_while_streaming, send_pages, start_batch
 from jobmodule.connection import UsesClient, get_default_client, with_search_attributes
 from jobmodule.workflows import BatchInput, BatchOptions, ChainInput, ChainWorkflow
+from jobmodule.workflows.job_start import CHAIN_JOBS_MEMO, chain_search_attributes
 
 
 def _callback(job: Job | None, role: str, queue: str | None) -> JobSpec | None:
@@ -169,6 +170,8 @@ class PendingChain(_PendingGroup):
                 chain,
                 id=chain_id,
                 task_queue=queue,
+                search_attributes=chain_search_attributes(queue),
+                memo={CHAIN_JOBS_MEMO: len(specs)},
                 static_summary=" -> ".join(ids.short_name(spec.job) for spec in specs)[:200],
             ),
         )

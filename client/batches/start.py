@@ -14,7 +14,7 @@ from jobmodule.activities import BatchItem, JobBatch, ids
 from jobmodule.connection import with_search_attributes
 from jobmodule.rpc import execute_update, is_not_found
 from jobmodule.workflows import AddPageInput, BatchInput, BatchWorkflow, batch_search_attributes
-from jobmodule.workflows.batch_models import BATCH_CLOSED
+from jobmodule.workflows.batch_models import BATCH_CLOSED, COUNTERS_MEMO, counters_memo
 
 NAME_MEMO = "batch_name"
 """Memo key of a batch's name, so a listing shows it without describing each batch."""
@@ -33,10 +33,19 @@ async def start_batch(client: Client, batch: BatchInput, *, summary: str) -> Non
             id=batch.batch_id,
             task_queue=queue,
             search_attributes=batch_search_attributes(batch.batch_id, queue),
-            memo={NAME_MEMO: batch.options.name},
+            memo=start_memo(batch),
             static_summary=summary,
         ),
     )
+
+
+def start_memo(batch: BatchInput) -> dict[str, Any]:
+    """The batch's name, and, when its first page is all of it, its counters at the start."""
+    memo: dict[str, Any] = {NAME_MEMO: batch.options.name}
+    if batch.sealed:
+        jobs = sum(len(item.jobs) for item in batch.first_page)
+        memo[COUNTERS_MEMO] = counters_memo(JobBatch(id=batch.batch_id, pending_jobs=jobs))
+    return memo
 
 
 def cancelled_while_streaming(error: WorkflowUpdateFailedError | RPCError) -> bool:

@@ -1,5 +1,5 @@
 """The ``jobmodule`` command (alias ``jm``): the dev server and workers, dispatching jobs, the
-dead-letter queue, batches and schedules.
+dead-letter queue, batches, schedules and monitoring.
 
 Every command prints a readable table, or JSON with ``--json``. Errors print one line that names
 the problem and the fix, and exit non-zero.
@@ -19,6 +19,7 @@ from jobmodule.activities import JobModuleError
 from jobmodule.cli.batches import add_batch_commands
 from jobmodule.cli.failures import add_failure_commands
 from jobmodule.cli.jobs import add_job_commands
+from jobmodule.cli.monitor import add_monitor_commands
 from jobmodule.cli.output import Command, errors
 from jobmodule.cli.schedules import add_schedule_commands
 from jobmodule.cli.work import add_work_commands, run_work
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_work_commands(command)
     add_job_commands(command)
     add_failure_commands(command)
+    add_monitor_commands(command)
     add_batch_commands(sub)
     add_schedule_commands(sub)
     return parser

@@ -36,10 +36,13 @@ class FailureHandler(UsesClient):
         job: str | None = None,
         batch_id: str | None = None,
         group: str | None = None,
+        since: datetime | None = None,
         limit: int | None = None,
     ) -> builtins.list[FailedJob]:
-        """Dead-lettered jobs, newest first."""
-        query = dead_letter_query(queue=queue, job=job, batch_id=batch_id, group=group)
+        """Dead-lettered jobs, newest first; ``since`` keeps those that failed from then on."""
+        query = dead_letter_query(
+            queue=queue, job=job, batch_id=batch_id, group=group, failed_since=since
+        )
         return await self._rows(query, limit=limit)
 
     async def count(self, *, queue: str | None = None, job: str | None = None) -> int:

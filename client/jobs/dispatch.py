@@ -160,6 +160,7 @@ class PendingDispatch(UsesClient):
             payload=payload,
             policy=policy,
             dead_letter_retention_days=settings.dead_letter_retention_days,
+            start_delay_seconds=self._delay.total_seconds() if self._delay else None,
         )
         return job_input, size
 

@@ -28,6 +28,12 @@ def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--concurrency", type=int, help="jobs run at once per queue")
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        help="serve Prometheus metrics on 127.0.0.1:PORT/metrics (JOBS_METRICS_PORT); with "
+        "--processes N, the processes take PORT, PORT+1, ...",
+    )
+    parser.add_argument(
         "--processes",
         type=int,
         default=1,
@@ -65,9 +71,13 @@ def limits_from_args(args: argparse.Namespace) -> RecycleLimits:
     )
 
 
-def child_arguments(args: argparse.Namespace) -> list[str]:
-    """The command-line options a supervised child process gets: all but ``--processes``."""
+def child_arguments(args: argparse.Namespace, slot: int = 0) -> list[str]:
+    """The command-line options the ``slot``-th supervised child gets: all but
+    ``--processes``, and a metrics port of its own (PORT, PORT+1, ...)."""
     options = ["--jobs", args.jobs, "--queue", args.queue]
+    port = settings_from_args(args).metrics_port
+    if port is not None:
+        options += ["--metrics-port", str(port + slot)]
     for flag, value in (
         ("--concurrency", args.concurrency),
         ("--max-jobs", args.max_jobs),
@@ -81,10 +91,13 @@ def child_arguments(args: argparse.Namespace) -> list[str]:
 
 def settings_from_args(args: argparse.Namespace) -> JobSettings:
     """JobSettings from the environment, with command-line overrides."""
-    settings = JobSettings()
+    overrides: dict[str, object] = {}
     if args.concurrency:
-        settings = settings.model_copy(update={"max_concurrent_activities": args.concurrency})
-    return settings
+        overrides["max_concurrent_activities"] = args.concurrency
+    if getattr(args, "metrics_port", None):
+        overrides["metrics_port"] = args.metrics_port
+    # Validated again with the overrides: a port and an OTLP endpoint together are refused.
+    return JobSettings.model_validate({**JobSettings().model_dump(), **overrides})
 
 
 def split_list(value: str) -> list[str]:

@@ -35,21 +35,30 @@ from jobmodule.activities import ALL_ACTIVITIES, registry
 from jobmodule.activities.health import TAINTED_EXIT_CODE, process_health
 from jobmodule.connection import connect, ensure_search_attributes
 from jobmodule.errors import ServerUnreachableError
+from jobmodule.notifications import NotificationService
 from jobmodule.settings import JobSettings
 from jobmodule.worker.drain import FinishedJobs, drain, drain_tainted
 from jobmodule.worker.life import RecycleLimits, SupervisorLink, WorkerLife, exit_tainted
+from jobmodule.worker.monitoring import WorkerMonitoring
 from jobmodule.worker.slots import QueueShare, SharedSlotSupplier, parse_queues
+from jobmodule.worker.telemetry import (
+    configure_trace_export,
+    telemetry_options,
+    tracing_configured,
+)
 from jobmodule.workflows import ALL_WORKFLOWS
 
 log = logging.getLogger("jobmodule.worker")
 
 HEARTBEAT_THROTTLE = timedelta(seconds=1)
+TAINTED_GOODBYE_SECONDS = 2.0
+"""A tainted process says goodbye to monitoring for at most this long before it ends."""
 SERVER_WAIT_MAX_SECONDS = 5.0
 """A worker started while the server is down tries again at most this far apart."""
 
 # Our packages hold no mutable module state, so the sandbox (JOBS_WORKFLOW_SANDBOX=true) may
 # share them instead of re-importing them for every workflow run.
-PASSTHROUGH_MODULES = ("jobmodule", "pydantic", "pydantic_core")
+PASSTHROUGH_MODULES = ("jobmodule", "pydantic", "pydantic_core", "opentelemetry")
 
 
 def workflow_runner(settings: JobSettings, *passthrough: str) -> WorkflowRunner:
@@ -139,16 +148,16 @@ def job_slot_options(shares: Sequence[QueueShare], settings: JobSettings) -> dic
     return {"tuner": tuner}
 
 
-async def connect_when_up(stop: asyncio.Event) -> Client | None:
+async def connect_when_up(stop: asyncio.Event, **options: Any) -> Client | None:
     """Connect, registering our search attributes; while the server is down, wait and retry.
 
-    Returns None when ``stop`` is set first.
+    Returns None when ``stop`` is set first. ``options`` go to ``connect``.
     """
     delay = 0.25
     announced = False
     while not stop.is_set():
         try:
-            client = await connect()
+            client = await connect(**options)
             added = await ensure_search_attributes(client)
             if added:
                 log.info("registered search attributes: %s", ", ".join(added))
@@ -221,29 +230,46 @@ async def run_worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     if client is None:
-        client = await connect_when_up(stop)
+        configure_trace_export(settings)
+        # Spans are only worth carrying through a worker that records them (a job module or
+        # JOBS_OTLP_ENDPOINT installed a tracer provider); elsewhere the interceptor is pure cost.
+        tracing = settings.tracing and tracing_configured()
+        client = await connect_when_up(stop, tracing=tracing, **telemetry_options(settings))
         if client is None:
             return 0
     else:
         await ensure_search_attributes(client)
+    names = [share.name for share in parse_queues(queues)]
     finished = FinishedJobs()
     life = WorkerLife(limits or RecycleLimits(), stop, SupervisorLink.from_environment())
     finished.on_jobs_finished(life.jobs_finished)
     if own_process:
         process_health.on_taint(life.tainted)
-    workers = build_workers(client, queues, settings, interceptors=[finished])
+    monitoring = WorkerMonitoring.start_for(client, names, settings)
+    notifications = NotificationService.for_worker(client, settings)
+    interceptors = [finished, *(monitoring.interceptors if monitoring else ())]
+    workers = build_workers(client, queues, settings, interceptors=interceptors)
+    if monitoring is not None:
+        # Stopped with the workflow workers, after the jobs: a drain still records its results.
+        workers.workflows.append(monitoring.metrics_worker(workflow_runner(settings)))
+    if notifications is not None:
+        workers.workflows.append(notifications.worker(workflow_runner(settings)))
+        await notifications.ensure_running()
     runs = [asyncio.create_task(worker.run()) for worker in workers.all]
     watching = asyncio.create_task(life.watch())
-    names = ",".join(share.name for share in parse_queues(queues))
-    log.info("worker polling %s with jobs %s", names, ", ".join(registry.names()) or "-")
-    print(f"worker ready: queues={names} jobs={len(registry.names())}", flush=True)
+    log.info("worker polling %s with jobs %s", ",".join(names), ", ".join(registry.names()) or "-")
+    print(f"worker ready: queues={','.join(names)} jobs={len(registry.names())}", flush=True)
     life.ready()
     stopped = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopped, *runs], return_when=asyncio.FIRST_COMPLETED)
     if stopped not in done:
         stopped.cancel()
         watching.cancel()
-        await asyncio.gather(*runs)  # a worker failed: raise its error
+        try:
+            await asyncio.gather(*runs)  # a worker failed: raise its error
+        finally:
+            if monitoring is not None:
+                await monitoring.stop()
         return 0
     grace = settings.graceful_shutdown_seconds
     log.info("stopping: draining in-flight jobs (grace %ss)", grace)
@@ -256,6 +282,9 @@ async def run_worker(
             grace=grace,
             settle_limit=settings.drain_settle_seconds,
         )
+        if monitoring is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(monitoring.stop(), TAINTED_GOODBYE_SECONDS)
         exit_tainted(TAINTED_EXIT_CODE)
     await drain(
         client=client,
@@ -266,6 +295,10 @@ async def run_worker(
         settle_limit=settings.drain_settle_seconds,
     )
     watching.cancel()
-    await asyncio.gather(*runs)
+    try:
+        await asyncio.gather(*runs)
+    finally:
+        if monitoring is not None:
+            await monitoring.stop()  # after draining: the goodbye carries the last counts
     log.info("drained: every job this worker finished has been recorded")
     return 0

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from jobmodule.activities.health import TAINTED_EXIT_CODE
@@ -61,7 +62,9 @@ class Child:
 class Supervisor:
     """Keeps ``processes`` children running ``command``; see the module docstring."""
 
-    def __init__(self, command: list[str], processes: int, *, grace: float) -> None:
+    def __init__(
+        self, command: Callable[[int], list[str]], processes: int, *, grace: float
+    ) -> None:
         self._command = command
         self._processes = processes
         self._grace = grace
@@ -101,7 +104,7 @@ class Supervisor:
     def _start(self, slot: int) -> Child:
         read, write = os.pipe()
         env = {**os.environ, SUPERVISOR_FD_ENV: str(write)}
-        process = subprocess.Popen(self._command, env=env, pass_fds=(write,))
+        process = subprocess.Popen(self._command(slot), env=env, pass_fds=(write,))
         os.close(write)
         os.set_blocking(read, False)
         child = Child(process=process, channel=read, slot=slot)
@@ -217,7 +220,11 @@ def _describe(code: int) -> str:
     return f"exit code {code}"
 
 
-def supervise(child_arguments: list[str], processes: int, *, grace: float) -> int:
-    """Run ``python -m jobmodule.worker CHILD_ARGUMENTS`` ``processes`` times, supervised."""
-    command = [sys.executable, "-m", "jobmodule.worker", *child_arguments]
+def supervise(child_arguments: Callable[[int], list[str]], processes: int, *, grace: float) -> int:
+    """Run ``python -m jobmodule.worker ARGS`` ``processes`` times, supervised; a child's
+    arguments come from ``child_arguments(slot)``."""
+
+    def command(slot: int) -> list[str]:
+        return [sys.executable, "-m", "jobmodule.worker", *child_arguments(slot)]
+
     return Supervisor(command, processes, grace=grace).run()

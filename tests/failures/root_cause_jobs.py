@@ -1,4 +1,4 @@
-"""Jobs that fail in recognisable ways, for the root-cause tests (``tests.failures.root_cause_jobs``)."""
+"""Jobs that fail in recognisable ways, for the root-cause tests (loaded by name by workers)."""
 
 from __future__ import annotations
 

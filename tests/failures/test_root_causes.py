@@ -21,7 +21,10 @@ async def test_failures_fall_in_groups_by_cause_and_a_group_retries_in_one_go(
     dlq = FailureHandler().using(client)
     async with worker(queue, modules=MODULES):
         await asyncio.gather(
-            *(causes.ImportsRow.dispatch(token=token, row=row).on_queue(queue) for row in (17, 4711, 3, 99)),
+            *(
+                causes.ImportsRow.dispatch(token=token, row=row).on_queue(queue)
+                for row in (17, 4711, 3, 99)
+            ),
             *(causes.LooksUpKey.dispatch(token=token).on_queue(queue) for _ in range(2)),
         )
         await wait_until(lambda: _parked(dlq, queue, 6), timeout=30)
@@ -62,7 +65,10 @@ async def test_a_failed_batch_job_waits_in_the_queue_with_its_batch_and_retries_
     async with worker(queue, modules=MODULES):
         batch = await (
             Bus.batch(
-                [causes.ImportsRow(token=f"{token}-ok", row=1), causes.ImportsRow(token=token, row=2)]
+                [
+                    causes.ImportsRow(token=f"{token}-ok", row=1),
+                    causes.ImportsRow(token=token, row=2),
+                ]
             )
             .allow_failures()
             .on_queue(queue)

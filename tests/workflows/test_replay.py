@@ -11,7 +11,7 @@ from temporalio.worker import Replayer
 
 from jobmodule.settings import JobSettings
 from jobmodule.worker import workflow_runner
-from jobmodule.workflows import ALL_WORKFLOWS
+from jobmodule.workflows import REPLAYED_WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
 
@@ -23,13 +23,16 @@ def test_histories_are_saved_for_each_shipped_workflow():
     assert {"coalesced_dead_letter", "coalesced_dead_letter_1", "coalesced_dead_letter_2"} <= names
     assert {"batch_callback_parked", "batch_callback_parked_1", "chain_catch_parked"} <= names
     assert {"batch_group_interrupted", "batch_dead_group"} <= names
+    assert {"notifications", "batch_job_parked_and_recovered_2"} <= names
+
+    assert {"metrics", "metrics_1", "batch_counters_memo"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
 async def test_saved_history_replays_without_nondeterminism(path: Path):
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240 - tiny file
     replayer = Replayer(
-        workflows=ALL_WORKFLOWS,
+        workflows=REPLAYED_WORKFLOWS,
         data_converter=pydantic_data_converter,
         # In the sandbox, with jobmodule passed through, as the test suite's workers run them.
         workflow_runner=workflow_runner(JobSettings(workflow_sandbox=True)),
