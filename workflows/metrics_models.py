@@ -177,6 +177,8 @@ class WorkerSnapshot(BaseModel):
     """Process CPU over the last report interval (100 = one core)."""
     stopped: bool = False
     """It drained and said goodbye."""
+    report_seconds: float = 5.0
+    """Its report interval: it is lost after six of them pass in silence."""
 
 
 class WorkerReport(BaseModel):

@@ -11,15 +11,15 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from jobmodule.monitoring.models import WindowFigures, WorkerInfo, WorkerStatus
-from jobmodule.workflows.metrics_models import Histogram, JobAggregate
+from jobmodule.workflows.metrics_models import Histogram, JobAggregate, WorkerSnapshot
 from jobmodule.workflows.metrics_state import HOUR_TIER, MetricsState, WorkerEntry
 
 DEFAULT_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(minutes=HOUR_TIER)
 """The state keeps a day of buckets; a longer window would silently read as a day."""
-LOST_AFTER = timedelta(seconds=30)
-"""A worker silent this long without a goodbye is lost: six missed reports at the default
-interval, so a busy worker is not flagged, and well inside the minute the issue allows."""
+MISSED_REPORTS_WHEN_LOST = 6
+"""A worker silent for six of its report intervals without a goodbye is lost: 30 s at the
+default interval, so a busy worker is not flagged, and well inside the minute the issue allows."""
 GROUPED_KINDS = ("batch", "chain")
 """Kinds whose jobs a batch's or chain's counters hold (callbacks are counted by neither)."""
 
@@ -37,7 +37,12 @@ def check_window(window: timedelta) -> timedelta:
 def worker_status(entry: WorkerEntry, now: datetime) -> WorkerStatus:
     if entry.snapshot.stopped:
         return "stopped"
-    return "lost" if now - entry.snapshot.sent_at > LOST_AFTER else "up"
+    return "lost" if now - entry.snapshot.sent_at > lost_after(entry.snapshot) else "up"
+
+
+def lost_after(snapshot: WorkerSnapshot) -> timedelta:
+    """How long this worker may stay silent before it counts as lost."""
+    return timedelta(seconds=snapshot.report_seconds * MISSED_REPORTS_WHEN_LOST)
 
 
 def worker_infos(state: MetricsState, now: datetime, queue: str | None = None) -> list[WorkerInfo]:

@@ -158,4 +158,5 @@ class WorkerReporter:
             rss_mb=round(rss_mb(), 1),
             cpu_percent=self._cpu.percent(),
             stopped=stopped,
+            report_seconds=self._interval,
         )

@@ -115,13 +115,16 @@ def test_the_state_survives_continue_as_new_unchanged() -> None:
     assert [a.succeeded for a in carried.state.aggregates] == [2]
 
 
-def test_workers_are_up_then_lost_after_30_s_of_silence_or_stopped_by_goodbye() -> None:
+def test_workers_are_up_then_lost_after_six_silent_intervals_or_stopped_by_goodbye() -> None:
     state = MetricsState()
     state.apply(ReportBatch(reports=[report(1)]))
     state.apply(ReportBatch(reports=[report(1, worker=snapshot("w2", stopped=True))]))
     statuses = {row.worker_id: row.status for row in fig.worker_infos(state, NOW)}
     assert statuses == {"w1": "up", "w2": "stopped"}
-    later = NOW + fig.LOST_AFTER + timedelta(seconds=1)
+    assert fig.lost_after(snapshot()) == timedelta(seconds=30)  # the default 5 s interval
+    almost = NOW + timedelta(seconds=29)
+    assert {row.worker_id: row.status for row in fig.worker_infos(state, almost)}["w1"] == "up"
+    later = NOW + timedelta(seconds=31)
     assert {row.worker_id: row.status for row in fig.worker_infos(state, later)}["w1"] == "lost"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,11 +13,11 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from jobmodule import Bus, JobSettings
+from jobmodule import Bus, JobMonitor, JobSettings
 from jobmodule.connection import connect
 from jobmodule.worker import run_worker
 from tests.conftest import TEST_SETTINGS, wait_until
-from tests.faults.conftest import PrivateServer
+from tests.faults.conftest import PrivateServer, StartWorkers
 from tests.notifications import channels
 from tests.notifications.channels import Breaks
 
@@ -130,6 +131,29 @@ async def test_a_failed_batch_notifies_once(server: Any):
             await batch.wait()
             [notice] = await wait_until(naming(hook, "batch_failed", batch.id), timeout=60)
     assert notice["id"] == batch.id and "broken" in notice["failure"]
+
+
+async def test_a_worker_killed_without_goodbye_is_reported_lost_once(
+    server: Any, start_workers: StartWorkers
+):
+    private, client = server
+    queue = f"q-{uuid.uuid4().hex[:8]}"
+    with channels.webhook() as hook:
+        async with worker(client, f"n-{queue}", notify_webhook_url=hook.url):
+            doomed = start_workers(queue, address=private.address, JOBS_MONITOR_REPORT_SECONDS="1")
+            pid = str(doomed.process.pid)
+            monitor = JobMonitor().using(client)
+            await wait_until(lambda: _statuses(monitor, pid, {"up"}), timeout=30, interval=0.5)
+            doomed.signal(signal.SIGKILL)
+            [lost] = await wait_until(naming(hook, "worker_lost", pid), timeout=60)
+            await asyncio.sleep(3)  # a few more scans: it stays lost, nothing is sent twice
+    assert lost["worker"].startswith(f"{pid}@")
+    assert len(naming(hook, "worker_lost", pid)()) == 1
+
+
+async def _statuses(monitor: JobMonitor, pid: str, wanted: set[str]) -> bool:
+    workers = await monitor.workers()
+    return {w.status for w in workers if w.identity.startswith(f"{pid}@")} == wanted
 
 
 def test_settings_refuse_a_bad_threshold() -> None:
