@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -155,6 +156,7 @@ def spawn_worker(server_address: str) -> Iterator[object]:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # a --processes supervisor and its children go together
         )
         processes.append(process)
         assert process.stdout is not None
@@ -171,8 +173,8 @@ def spawn_worker(server_address: str) -> Iterator[object]:
 
     yield spawn
     for process in processes:
-        if process.poll() is None:
-            process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 

@@ -78,6 +78,8 @@ class SupervisorLink:
 
     def __init__(self, channel: TextIO | None) -> None:
         self._channel = channel
+        self._supervisor_pid = os.getppid()
+        self._lost = False
 
     @classmethod
     def from_environment(cls) -> SupervisorLink:
@@ -90,11 +92,18 @@ class SupervisorLink:
     def supervised(self) -> bool:
         return self._channel is not None
 
+    @property
+    def supervisor_gone(self) -> bool:
+        """The supervisor died (kill -9): this child was re-parented or its pipe broke."""
+        return self.supervised and (self._lost or os.getppid() != self._supervisor_pid)
+
     def send(self, message: str) -> None:
         if self._channel is None:
             return
-        with contextlib.suppress(OSError, ValueError):  # the supervisor is gone: nobody to tell
+        try:
             self._channel.write(message.replace("\n", " ") + "\n")
+        except (OSError, ValueError):  # the supervisor is gone: nobody to tell
+            self._lost = True
 
 
 class WorkerLife:
@@ -131,6 +140,10 @@ class WorkerLife:
             if now - last_alive >= ALIVE_EVERY_SECONDS:
                 self._link.send("alive")
                 last_alive = now
+            if self._link.supervisor_gone:
+                log.warning("the supervisor is gone; draining and exiting, not running orphaned")
+                self._stop.set()
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), CHECK_EVERY_SECONDS)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -90,7 +91,7 @@ def start_workers(server_address: str) -> Iterator[StartWorkers]:
 
     yield start
     for worker in started:
-        if worker.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # children outlive a killed supervisor
             os.killpg(worker.process.pid, signal.SIGKILL)
         worker.process.wait()
 

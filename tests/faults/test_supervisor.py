@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from collections import Counter
 from pathlib import Path
@@ -53,3 +54,25 @@ async def test_max_jobs_recycles_children_and_every_job_runs_once(
     assert supervisor.count("recycling pid") >= 2
     supervisor.signal(signal.SIGTERM)
     assert await asyncio.to_thread(supervisor.wait, 60) == 0
+
+
+async def test_children_of_a_supervisor_killed_with_kill_9_drain_and_exit(
+    client: Client, queue: str, start_workers: StartWorkers
+):
+    supervisor = start_workers(queue, "--processes", "2", ready=2)
+    children = [
+        int(pid) for pid in re.findall(r"worker process pid (\d+)", "\n".join(supervisor.output))
+    ]
+    assert len(children) == 2
+    os.kill(supervisor.process.pid, signal.SIGKILL)
+    await wait_until(lambda: not any(running(pid) for pid in children), timeout=30)
+    assert "the supervisor is gone; draining and exiting" in "\n".join(supervisor.output)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's new parent may be slow to reap it)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"
