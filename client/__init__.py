@@ -44,7 +44,16 @@ from jobmodule.errors import (
     ServerUnreachableError,
 )
 from jobmodule.failures import FailedJob, FailureGroup, FailureHandler
-from jobmodule.jobs import CoalescedJobHandle, Job, JobHandle, PendingDispatch, job_handle
+from jobmodule.jobs import (
+    CoalescedJobHandle,
+    Job,
+    JobHandle,
+    JobInfo,
+    JobPage,
+    JobService,
+    PendingDispatch,
+    job_handle,
+)
 from jobmodule.monitoring import JobMonitor, JobStats, MonitorSnapshot, QueueStats, WorkerInfo
 from jobmodule.notifications import Notice, Notifier
 from jobmodule.schedules import (
@@ -67,6 +76,9 @@ __all__ = [
     "JobHandle",
     "CoalescedJobHandle",
     "job_handle",
+    "JobService",
+    "JobInfo",
+    "JobPage",
     "JobState",
     "JobOutcome",
     "JobFailure",

@@ -28,6 +28,54 @@ def job_filters(*, queue: str | None = None, job: str | None = None) -> list[str
     return clauses
 
 
+JOB_WORKFLOWS = 'WorkflowType = "JobWorkflow"'
+OPEN = 'ExecutionStatus = "Running"'
+_NOT_PARKED = f"{sa.JOB_STATUS.name} != {quote(JobState.DEAD_LETTERED.value)}"
+STATUS_CLAUSES: dict[JobState, tuple[str, ...]] = {
+    JobState.QUEUED: (OPEN, _NOT_PARKED),
+    JobState.RUNNING: (OPEN, _NOT_PARKED),
+    JobState.RETRYING: (OPEN, _NOT_PARKED),
+    JobState.DEAD_LETTERED: (OPEN, equals(sa.JOB_STATUS.name, JobState.DEAD_LETTERED.value)),
+    JobState.SUCCEEDED: (
+        'ExecutionStatus = "Completed"',
+        equals(sa.JOB_STATUS.name, JobState.SUCCEEDED.value),
+    ),
+    JobState.FORGOTTEN: (
+        'ExecutionStatus = "Completed"',
+        equals(sa.JOB_STATUS.name, JobState.FORGOTTEN.value),
+    ),
+    JobState.EXPIRED: ('ExecutionStatus = "Failed"',),
+    JobState.CANCELLED: ('ExecutionStatus = "Canceled"',),
+    JobState.TERMINATED: ('ExecutionStatus IN ("Terminated", "TimedOut")',),
+}
+"""What visibility can tell of each state. Queued, running and retrying all read as an open,
+unparked run there: telling them apart takes the run's description (its pending activity)."""
+
+
+def job_query(
+    *,
+    queue: str | None = None,
+    job: str | None = None,
+    status: JobState | None = None,
+    batch_id: str | None = None,
+    since: datetime | None = None,
+) -> str:
+    """Jobs that have a ``JobWorkflow`` of their own, with the search's filters."""
+    clauses = [JOB_WORKFLOWS, *job_filters(queue=queue, job=job)]
+    if status is not None:
+        clauses.extend(STATUS_CLAUSES[status])
+    if batch_id:
+        clauses.append(equals(sa.BATCH_ID.name, batch_id))
+    if since is not None:
+        clauses.append(f"StartTime >= {quote(since.isoformat())}")
+    return all_of(*clauses)
+
+
+def chunk_query(batch_id: str) -> str:
+    """The chunk workflows of a batch (they inherit its ``BatchId``)."""
+    return all_of('WorkflowType = "BatchChunkWorkflow"', equals(sa.BATCH_ID.name, batch_id))
+
+
 def all_of(*clauses: str) -> str:
     """The clauses joined with AND."""
     return " AND ".join(clauses)
@@ -44,8 +92,8 @@ def dead_letter_query(
 ) -> str:
     """The parked jobs (the dead-letter queue), with any of its filters."""
     clauses = [
-        'WorkflowType = "JobWorkflow"',
-        'ExecutionStatus = "Running"',
+        JOB_WORKFLOWS,
+        OPEN,
         equals(sa.JOB_STATUS.name, JobState.DEAD_LETTERED.value),
         *job_filters(queue=queue, job=job),
     ]

@@ -18,7 +18,15 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from jobmodule import Bus, FailureHandler, JobModuleError, JobSettings, set_default_client
+from jobmodule import (
+    Bus,
+    FailureHandler,
+    JobModuleError,
+    JobService,
+    JobSettings,
+    JobState,
+    set_default_client,
+)
 from jobmodule.activities import ids
 from jobmodule.activities.ids import METRICS_WORKFLOW_ID
 from jobmodule.connection import ensure_search_attributes
@@ -343,6 +351,21 @@ async def scenario_limited(client: Client) -> list[Recorded]:
     return [job.id, ids.limiter_id(QUEUE, jobs.FlakyCapped.job_name())]
 
 
+async def scenario_cancel_running(client: Client) -> str:
+    """A running job cancelled by an operator (``JobService.cancel``): before the
+    cancel patch it parked as dead-lettered, after it the run closes as cancelled."""
+    job = await jobs.Gated.dispatch(token="record-cancel").on_queue(QUEUE)
+    await wait_until(lambda: _in(job.status(), {JobState.RUNNING}))
+    await JobService().using(client).cancel(job.id)
+    await wait_until(lambda: _in(job.status(), {JobState.CANCELLED, JobState.DEAD_LETTERED}))
+    jobs.gates["record-cancel"].set()
+    return job.id
+
+
+async def _in(state: Awaitable[JobState], wanted: set[JobState]) -> bool:
+    return await state in wanted
+
+
 SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] = {
     "job_success": scenario_success,
     "job_retries": scenario_retries,
@@ -366,6 +389,8 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "batch_counters_memo": scenario_batch_failure_retry,
     "notifications": scenario_notifications,
     "batch_job_parked_and_recovered": scenario_batch_job_parked_and_recovered,
+    "job_cancel_parked": scenario_cancel_running,
+    "job_cancelled": scenario_cancel_running,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -64,6 +64,9 @@ MEMO_PAYLOAD_LIMIT = 64 * 1024
 DeadLetterCommand = Literal["retry", "forget"]
 STEPWISE_PATCH = "stepwise-attempts"
 """Jobs under a limit or with a far deadline schedule each attempt themselves (issue 16)."""
+CANCEL_PATCH = "cancel-closes-as-cancelled"
+"""Runs that recorded this marker close as cancelled when an operator cancels a running attempt;
+before it, the cancelled attempt counted as the job's failure and parked it."""
 
 
 @workflow.defn(name="JobWorkflow")
@@ -150,6 +153,8 @@ class JobWorkflow:
                 return await run_stepwise(input.job, policy, attempt, self._permits)
             return await attempt(policy, 0)
         except ActivityError as error:
+            if _cancelled_by_operator(error) and workflow.patched(CANCEL_PATCH):
+                raise
             failure = failure_from(error, policy=policy, job_id=job_id, now=workflow.now())
             raise AttemptsExhausted(failure) from error
 
@@ -315,6 +320,11 @@ class JobWorkflow:
                 f"cannot {action}: job is {self._state.value}, not dead_lettered",
                 type="NotDeadLettered",
             )
+
+
+def _cancelled_by_operator(error: ActivityError) -> bool:
+    """The attempt stopped because the job itself was cancelled (``JobService.cancel``)."""
+    return is_cancelled_exception(error) and workflow.cancellation_reason() is not None
 
 
 class AttemptsExhausted(Exception):

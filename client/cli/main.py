@@ -22,6 +22,7 @@ from jobmodule.cli.jobs import add_job_commands
 from jobmodule.cli.monitor import add_monitor_commands
 from jobmodule.cli.output import Command, errors
 from jobmodule.cli.schedules import add_schedule_commands
+from jobmodule.cli.search import add_search_commands
 from jobmodule.cli.work import add_work_commands, run_work
 from jobmodule.worker.logs import configure_logging
 
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_work_commands(command)
     add_job_commands(command)
+    add_search_commands(command)
     add_failure_commands(command)
     add_monitor_commands(command)
     add_batch_commands(sub)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import (
     Client,
     WorkflowExecutionDescription,
@@ -46,6 +47,35 @@ CLOSED_STATES = {
 """How a JobWorkflow that closed without settling reads: only the retention's end fails it."""
 
 
+def state_from_description(description: WorkflowExecutionDescription) -> JobState:
+    """A JobWorkflow's state from its description: the search attribute says where the
+    workflow is, the pending activity says whether an attempt is running or waiting."""
+    recorded = description.typed_search_attributes.get(JOB_STATUS)
+    if description.status == WorkflowExecutionStatus.COMPLETED:
+        return JobState(recorded) if recorded else JobState.SUCCEEDED
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        closed = description.status
+        return CLOSED_STATES.get(closed, JobState.TERMINATED) if closed else JobState.TERMINATED
+    if recorded == JobState.DEAD_LETTERED:
+        return JobState.DEAD_LETTERED
+    activity = running_attempt(description)
+    if activity is None:
+        return JobState(recorded) if recorded else JobState.QUEUED
+    if activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+        return JobState.RUNNING
+    if activity.attempt > 1:
+        return JobState.RETRYING
+    return JobState.QUEUED if recorded != JobState.RETRYING else JobState.RETRYING
+
+
+def running_attempt(description: WorkflowExecutionDescription) -> PendingActivityInfo | None:
+    """The job's pending ``run_job`` activity, if an attempt is scheduled or running."""
+    for activity in description.raw_description.pending_activities:
+        if activity.activity_type.name == "run_job":
+            return activity
+    return None
+
+
 @dataclass(frozen=True)
 class JobHandle:
     """A dispatched job. ``id`` is its workflow id, shown in the Web UI and the CLI."""
@@ -63,28 +93,7 @@ class JobHandle:
         Read from the server's description (no worker needed): the search attribute says where
         the workflow is, the pending activity says whether an attempt is running or waiting.
         """
-        description = await self._describe()
-        recorded = description.typed_search_attributes.get(JOB_STATUS)
-        if description.status == WorkflowExecutionStatus.COMPLETED:
-            return JobState(recorded) if recorded else JobState.SUCCEEDED
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            closed = description.status
-            return CLOSED_STATES.get(closed, JobState.TERMINATED) if closed else JobState.TERMINATED
-        if recorded == JobState.DEAD_LETTERED:
-            return JobState.DEAD_LETTERED
-        pending = [
-            activity
-            for activity in description.raw_description.pending_activities
-            if activity.activity_type.name == "run_job"
-        ]
-        if not pending:
-            return JobState(recorded) if recorded else JobState.QUEUED
-        activity = pending[0]
-        if activity.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
-            return JobState.RUNNING
-        if activity.attempt > 1:
-            return JobState.RETRYING
-        return JobState.QUEUED if recorded != JobState.RETRYING else JobState.RETRYING
+        return state_from_description(await self._describe())
 
     async def _describe(self) -> WorkflowExecutionDescription:
         with not_found(lambda: JobNotFoundError(self.id)):

@@ -24,6 +24,7 @@ def test_histories_are_saved_for_each_shipped_workflow():
     assert {"batch_callback_parked", "batch_callback_parked_1", "chain_catch_parked"} <= names
     assert {"batch_group_interrupted", "batch_dead_group"} <= names
     assert {"notifications", "batch_job_parked_and_recovered_2"} <= names
+    assert {"job_cancel_parked", "job_cancelled"} <= names
 
     assert {"metrics", "metrics_1", "batch_counters_memo"} <= names
 
