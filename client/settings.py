@@ -70,6 +70,17 @@ class JobSettings(BaseSettings):
     """Further failures of a group that notified are summed into one digest this often."""
     notify_scan_seconds: float = Field(default=10.0, gt=0)
     """How often the notifier looks for new failures, waits and lost workers."""
+    # -- the dashboard (``jobmodule dashboard``) --------------------------------------------------
+    dashboard_host: str = "127.0.0.1"
+    """Interface the dashboard binds to; any other than loopback needs ``dashboard_token``."""
+    dashboard_port: int = Field(default=8234, ge=0, le=65535)
+    """Port of the dashboard (``jobmodule dashboard``, and ``jobmodule dev`` beside its Web UI)."""
+    dashboard_token: SecretStr | None = None
+    """``JOBS_DASHBOARD_TOKEN``: when set, every page and action asks for it (login form or
+    ``Authorization: Bearer``)."""
+    temporal_ui_url: str | None = None
+    """Where the Temporal Web UI answers, for the dashboard's history links; default the dev
+    server's (``http://dev_ip:dev_ui_port``)."""
     tracing: bool = True
     """Propagate OpenTelemetry traces from ``dispatch()`` to each attempt (spans are recorded
     only where a tracer provider is installed)."""
@@ -81,6 +92,12 @@ class JobSettings(BaseSettings):
     a quarter to a third of a single-job worker's CPU, ~5 ms of dispatch->start). The test
     suite runs them sandboxed, so a non-deterministic call fails CI.
     """
+
+    @property
+    def web_ui_url(self) -> str:
+        """The Temporal Web UI's address: ``temporal_ui_url``, else the dev server's."""
+        url = self.temporal_ui_url or f"http://{self.dev_ip}:{self.dev_ui_port}"
+        return url.rstrip("/")
 
     @model_validator(mode="after")
     def _one_metrics_exporter(self) -> JobSettings:

@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("jobmodule.failures", "jobmodule.schedules", "jobmodule.monitoring"),
     ("jobmodule.notifications",),
     ("jobmodule.worker",),
+    ("jobmodule.dashboard",),
     ("jobmodule.dev",),
     ("jobmodule.cli",),
 ]

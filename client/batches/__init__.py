@@ -2,5 +2,15 @@
 
 from jobmodule.batches.bus import Bus, PendingBatch, PendingChain
 from jobmodule.batches.handle import BatchHandle, ChainHandle
+from jobmodule.batches.listing import BatchPage, BatchSummary, list_batches
 
-__all__ = ["Bus", "PendingBatch", "PendingChain", "BatchHandle", "ChainHandle"]
+__all__ = [
+    "Bus",
+    "PendingBatch",
+    "PendingChain",
+    "BatchHandle",
+    "ChainHandle",
+    "list_batches",
+    "BatchPage",
+    "BatchSummary",
+]

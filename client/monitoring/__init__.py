@@ -2,6 +2,7 @@
 
 from jobmodule.monitoring.models import (
     JobStats,
+    MinuteFigures,
     MonitorSnapshot,
     QueueStats,
     WindowFigures,
@@ -17,5 +18,6 @@ __all__ = [
     "WorkerInfo",
     "WorkerStatus",
     "WindowFigures",
+    "MinuteFigures",
     "MonitorSnapshot",
 ]

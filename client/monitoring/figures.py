@@ -10,13 +10,15 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from jobmodule.monitoring.models import WindowFigures, WorkerInfo, WorkerStatus
+from jobmodule.monitoring.models import MinuteFigures, WindowFigures, WorkerInfo, WorkerStatus
 from jobmodule.workflows.metrics_models import Histogram, JobAggregate, WorkerSnapshot
-from jobmodule.workflows.metrics_state import HOUR_TIER, MetricsState, WorkerEntry
+from jobmodule.workflows.metrics_state import HOUR_TIER, MINUTE_TIER, MetricsState, WorkerEntry
 
 DEFAULT_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(minutes=HOUR_TIER)
 """The state keeps a day of buckets; a longer window would silently read as a day."""
+MAX_SERIES_WINDOW = timedelta(minutes=MINUTE_TIER)
+"""The state keeps minute buckets for two hours; older minutes are folded into hours."""
 MISSED_REPORTS_WHEN_LOST = 6
 """A worker silent for six of its report intervals without a goodbye is lost: 30 s at the
 default interval, so a busy worker is not flagged, and well inside the minute the issue allows."""
@@ -183,3 +185,36 @@ def pending_of(
     grouped -= total(backoff_now, queue=queue, job=job, kinds=GROUPED_KINDS)
     pending = max(0, own) + max(0, grouped)
     return pending, delayed_jobs + total(backoff_now, queue=queue, job=job)
+
+
+def minute_series(
+    state: MetricsState,
+    now: datetime,
+    window: timedelta,
+    *,
+    queue: str | None = None,
+    job: str | None = None,
+) -> list[MinuteFigures]:
+    """One point per minute of the window, oldest first, minutes without jobs as zeros."""
+    if window <= timedelta(0) or window > MAX_SERIES_WINDOW:
+        raise ValueError(f"window must be more than 0 and at most {MAX_SERIES_WINDOW}")
+    last = int(now.timestamp() // 60)
+    first = last - int(window.total_seconds() // 60) + 1
+    by_minute: dict[int, list[JobAggregate]] = {minute: [] for minute in range(first, last + 1)}
+    for aggregate in window_aggregates(state, now, window, queue=queue, job=job):
+        if aggregate.minutes == 1 and aggregate.at in by_minute:
+            by_minute[aggregate.at].append(aggregate)
+    points = []
+    for minute, aggregates in by_minute.items():
+        one = figures(aggregates, timedelta(minutes=1))
+        points.append(
+            MinuteFigures(
+                at=datetime.fromtimestamp(minute * 60, tz=now.tzinfo),
+                processed=one.processed,
+                failed=one.failed_in_window,
+                retried=one.retried,
+                avg_runtime_s=one.avg_runtime_s,
+                avg_wait_s=one.avg_wait_s,
+            )
+        )
+    return points

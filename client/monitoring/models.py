@@ -83,6 +83,20 @@ class WorkerInfo(BaseModel):
     worker_id: str
 
 
+class MinuteFigures(BaseModel):
+    """What jobs did during one minute: a point of a throughput chart (``JobMonitor.series``)."""
+
+    at: datetime
+    """Start of the minute (UTC)."""
+    processed: int = 0
+    """Jobs that finished in the minute: succeeded, or failed for good."""
+    failed: int = 0
+    """Of those, the ones that failed for good."""
+    retried: int = 0
+    avg_runtime_s: float | None = None
+    avg_wait_s: float | None = None
+
+
 class MonitorSnapshot(BaseModel):
     """Everything ``jobmodule monitor`` draws, read once."""
 

@@ -24,7 +24,13 @@ from temporalio.client import Client
 from jobmodule.connection import UsesClient
 from jobmodule.monitoring import figures as fig
 from jobmodule.monitoring.history import read_metrics_state
-from jobmodule.monitoring.models import JobStats, MonitorSnapshot, QueueStats, WorkerInfo
+from jobmodule.monitoring.models import (
+    JobStats,
+    MinuteFigures,
+    MonitorSnapshot,
+    QueueStats,
+    WorkerInfo,
+)
 from jobmodule.monitoring.sources import (
     GroupCounters,
     backlog_age,
@@ -111,6 +117,18 @@ class JobMonitor(UsesClient):
             )
             for name, aggregates in sorted(by_job.items())
         ]
+
+    async def series(
+        self,
+        *,
+        queue: str | None = None,
+        job: str | None = None,
+        window: timedelta = timedelta(hours=1),
+    ) -> list[MinuteFigures]:
+        """Jobs processed and failed, runtime and wait, minute by minute (at most two hours):
+        the points of a throughput chart, oldest first."""
+        state = await read_metrics_state(await self.client())
+        return fig.minute_series(state, datetime.now(UTC), window, queue=queue, job=job)
 
     async def workers(self, *, queue: str | None = None) -> list[WorkerInfo]:
         """Workers that are up, or stopped or went lost within the last hour."""

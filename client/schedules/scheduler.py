@@ -263,19 +263,27 @@ class JobScheduler(UsesClient):
         client = await self.client()
         return await read_schedule(client, await self._describe(client, schedule_id))
 
-    async def list(self) -> builtins.list[JobSchedule]:
-        """Every job schedule, by id.
+    async def list(
+        self, *, limit: int | None = None, after: str | None = None
+    ) -> builtins.list[JobSchedule]:
+        """Every job schedule, by id; or one page of them: ``limit`` ids after ``after``.
 
         Temporal's schedule list is eventually consistent, so a schedule created or deleted a
         moment ago may be missing or still listed; each listed one is described afresh and
-        those gone meanwhile are left out.
+        those gone meanwhile are left out. Only the page's schedules are described.
         """
         client = await self.client()
-        ids = [
-            entry.id
-            async for entry in await client.list_schedules()
-            if MEMO_KEY in entry.raw_entry.memo.fields
-        ]
+        ids = sorted(
+            {
+                entry.id
+                async for entry in await client.list_schedules()
+                if MEMO_KEY in entry.raw_entry.memo.fields
+            }
+        )
+        if after is not None:
+            ids = [schedule_id for schedule_id in ids if schedule_id > after]
+        if limit is not None:
+            ids = ids[:limit]
 
         async def read(schedule_id: str) -> JobSchedule | None:
             try:
@@ -283,7 +291,7 @@ class JobScheduler(UsesClient):
             except ScheduleNotFoundError:
                 return None
 
-        found = await asyncio.gather(*(read(schedule_id) for schedule_id in sorted(set(ids))))
+        found = await asyncio.gather(*(read(schedule_id) for schedule_id in ids))
         return [schedule for schedule in found if schedule is not None]
 
     async def next_runs(
