@@ -17,6 +17,7 @@ from temporalio.service import RPCError
 
 from jobmodule.activities import JobModuleError
 from jobmodule.cli.batches import add_batch_commands
+from jobmodule.cli.dashboard import add_dashboard_commands
 from jobmodule.cli.failures import add_failure_commands
 from jobmodule.cli.jobs import add_job_commands
 from jobmodule.cli.monitor import add_monitor_commands
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_search_commands(command)
     add_failure_commands(command)
     add_monitor_commands(command)
+    add_dashboard_commands(command)
     add_batch_commands(sub)
     add_schedule_commands(sub)
     return parser

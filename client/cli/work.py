@@ -33,4 +33,7 @@ def add_work_commands(command: Any) -> None:
     dev.add_argument("--demo", action="store_true", help="run the checkout's examples/demo.py")
     dev.add_argument("--run", metavar="MODULE", help="run MODULE's async main(client) too")
     dev.add_argument("--headless", action="store_true", help="no Web UI")
+    dev.add_argument(
+        "--no-dashboard", action="store_true", help="do not serve the dashboard (port 8234)"
+    )
     add_worker_arguments(command("work", cmd_work, "run a worker (same as worker.py)"))

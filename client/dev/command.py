@@ -12,7 +12,9 @@ from temporalio.client import Client
 
 from jobmodule.activities import JobModuleError
 from jobmodule.connection import connect
+from jobmodule.dashboard import serve as serve_dashboard
 from jobmodule.dev.server import log_path, port_in_use, start_dev_server
+from jobmodule.settings import JobSettings
 from jobmodule.worker.options import limits_from_args, settings_from_args, split_list
 from jobmodule.worker.runner import run_worker
 
@@ -33,8 +35,11 @@ async def run_dev(args: argparse.Namespace) -> int:
         print(f"  log:  {log_path(settings)}")
     if not args.headless:
         print(f"  Web UI: http://{settings.dev_ip}:{settings.dev_ui_port}")
+    dashboard: asyncio.Task[None] | None = None
     try:
         client = await connect(target_host=f"{settings.dev_ip}:{settings.dev_port}")
+        if not args.no_dashboard:
+            dashboard = start_dashboard(settings, client)
         worker = asyncio.create_task(
             run_worker(
                 queues=split_list(args.queue),
@@ -50,6 +55,10 @@ async def run_dev(args: argparse.Namespace) -> int:
             demo.add_done_callback(_program_finished)
         await worker
     finally:
+        if dashboard is not None:
+            dashboard.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await dashboard
         if server is not None:
             server.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -57,6 +66,18 @@ async def run_dev(args: argparse.Namespace) -> int:
             if server.poll() is None:
                 server.kill()
     return 0
+
+
+def start_dashboard(settings: JobSettings, client: Client) -> asyncio.Task[None] | None:
+    """Serve the dashboard beside the worker, on loopback; a busy port skips it, with a note."""
+    host, port = "127.0.0.1", settings.dashboard_port
+    if port_in_use(host, port):
+        print(f"  Dashboard: port {port} is busy, not started (JOBS_DASHBOARD_PORT to move it)")
+        return None
+    print(f"  Dashboard: http://{host}:{port}", flush=True)
+    return asyncio.create_task(
+        serve_dashboard(settings, host=host, port=port, client=client, own_signals=False)
+    )
 
 
 def _program_finished(task: asyncio.Task[None]) -> None:
