@@ -71,7 +71,7 @@ async def list_batches(
 async def _summary(client: Client, execution: WorkflowExecution) -> BatchSummary:
     batch_id = execution.typed_search_attributes.get(BATCH_ID) or execution.id
     memo = await execution.memo()
-    handle = client.get_workflow_handle(execution.id)
+    handle = client.get_workflow_handle(execution.id, result_type=JobBatch)
     running = execution.status == WorkflowExecutionStatus.RUNNING
     batch: JobBatch | None = None
     try:
@@ -79,7 +79,7 @@ async def _summary(client: Client, execution: WorkflowExecution) -> BatchSummary
             batch = await handle.query(BatchWorkflow.status, rpc_timeout=READ_TIMEOUT)
         elif execution.status == WorkflowExecutionStatus.COMPLETED:
             batch = await asyncio.wait_for(
-                handle.result(result_type=JobBatch), READ_TIMEOUT.total_seconds()
+                handle.result(), READ_TIMEOUT.total_seconds()
             )
     except Exception:  # no worker to answer, or closed meanwhile: the memo speaks
         batch = None

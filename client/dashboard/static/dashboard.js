@@ -1,4 +1,4 @@
-// Charts for the dashboard: each <figure data-chart> carries its data as JSON; draw it with
+// Charts for the dashboard: each <figure data-chart> carries its data as JSON (data-series); draw it with
 // uPlot when the page loads and again whenever htmx swaps fresh figures in (every 2 s).
 (function () {
   "use strict";
@@ -10,9 +10,8 @@
 
   function draw(figure) {
     var area = figure.querySelector(".chart-area");
-    var source = figure.querySelector("script.chart-data");
-    if (!area || !source || !window.uPlot) return;
-    var data = JSON.parse(source.textContent);
+    if (!area || !figure.dataset.series || !window.uPlot) return;
+    var data = JSON.parse(figure.dataset.series);
     var names = ["processed", "failed"].concat(data.wait ? ["wait"] : []);
     var series = [{}].concat(names.map(function (name) { return Object.assign({}, SERIES[name]); }));
     var columns = [data.x].concat(names.map(function (name) { return data[name]; }));
