@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean setup
+.PHONY: run test lint typecheck pytest bench clean setup screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# One PNG per dashboard page, from a seeded dev server, into tests/dashboard/screenshots/.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.dashboard.screenshots
 
 bench: $(STAMP)
 	bash bench/run.sh

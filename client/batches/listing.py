@@ -78,9 +78,7 @@ async def _summary(client: Client, execution: WorkflowExecution) -> BatchSummary
         if running:
             batch = await handle.query(BatchWorkflow.status, rpc_timeout=READ_TIMEOUT)
         elif execution.status == WorkflowExecutionStatus.COMPLETED:
-            batch = await asyncio.wait_for(
-                handle.result(), READ_TIMEOUT.total_seconds()
-            )
+            batch = await asyncio.wait_for(handle.result(), READ_TIMEOUT.total_seconds())
     except Exception:  # no worker to answer, or closed meanwhile: the memo speaks
         batch = None
     exact = batch is not None

@@ -129,7 +129,9 @@ class AuthMiddleware:
         request = Request(scope, receive)
         path = request.url.path
         is_open = path == "/login" or path.startswith("/static/")
-        if self.token and not is_open and not authenticated(request, self.token):
+        signed_in = self.token is not None and authenticated(request, self.token)
+        scope.setdefault("state", {})["signed_in"] = signed_in
+        if self.token and not is_open and not signed_in:
             await _refuse(request)(scope, receive, send)
             return
         # A request authenticated by its bearer header needs no CSRF token: a browser never

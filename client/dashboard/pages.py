@@ -94,7 +94,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         csrf_token=csrf_of(request),
         flash=request.query_params.get("flash"),
         flash_error=request.query_params.get("error"),
-        logged_in=config.token is not None,
+        logged_in=config.token is not None and getattr(request.state, "signed_in", False),
         **context,
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

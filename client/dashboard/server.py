@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 
 import uvicorn
 from temporalio.client import Client
@@ -20,6 +22,15 @@ def config_from(settings: JobSettings, namespace: str) -> DashboardConfig:
     return DashboardConfig(token=token or None, ui_url=settings.web_ui_url, namespace=namespace)
 
 
+class _SignalFreeServer(uvicorn.Server):
+    """A uvicorn server that leaves signals alone: inside ``jobmodule dev`` the worker owns
+    SIGINT/SIGTERM (its graceful drain), and the dashboard stops when its task is cancelled."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def build_server(
     settings: JobSettings,
     *,
@@ -27,6 +38,7 @@ def build_server(
     port: int,
     client: Client | None = None,
     namespace: str = "default",
+    own_signals: bool = True,
 ) -> uvicorn.Server:
     """A uvicorn server for the dashboard; raises HostNotAllowedError for an open bind."""
     config = config_from(settings, client.namespace if client else namespace)
@@ -39,7 +51,7 @@ def build_server(
     server_config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
     )
-    return uvicorn.Server(server_config)
+    return uvicorn.Server(server_config) if own_signals else _SignalFreeServer(server_config)
 
 
 async def serve(
@@ -51,9 +63,7 @@ async def serve(
     own_signals: bool = True,
 ) -> None:
     """Serve until Ctrl-C (``own_signals``) or until cancelled (inside ``jobmodule dev``)."""
-    server = build_server(settings, host=host, port=port, client=client)
-    if not own_signals:
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = build_server(settings, host=host, port=port, client=client, own_signals=own_signals)
     try:
         await server.serve()
     except asyncio.CancelledError:

@@ -121,7 +121,9 @@ async def test_clicking_pause_on_a_schedule_pauses_it(
 ):
     schedule_id = f"pause-{queue}"
     scheduler = JobScheduler()
-    await scheduler.schedule("tests.sample_jobs.Add", "*/5 * * * *", payload={"a": 1}, id=schedule_id)
+    await scheduler.schedule(
+        "tests.sample_jobs.Add", "*/5 * * * *", payload={"a": 1}, id=schedule_id
+    )
     try:
         await page.goto(dashboard.url + "/schedules")
         row = page.locator(f'tr[data-schedule="{schedule_id}"]')

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from jobmodule import connect
@@ -22,7 +23,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_dev(env: dict[str, str]) -> subprocess.Popen[str]:
+def start_dev(env: dict[str, str], seen: list[str] | None = None) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "jobmodule.cli.main", "dev", "--headless",
          "--jobs", "tests.sample_jobs", "--queue", "devq"],
@@ -30,6 +31,8 @@ def start_dev(env: dict[str, str]) -> subprocess.Popen[str]:
     )  # fmt: skip
     assert process.stdout is not None
     for line in process.stdout:
+        if seen is not None:
+            seen.append(line)
         if line.startswith("worker ready"):
             return process
     raise AssertionError(f"jobmodule dev exited early with {process.wait()}")
@@ -47,9 +50,15 @@ async def test_jobs_dev_serves_jobs_and_keeps_them_across_a_restart(tmp_path: Pa
         "JOBS_DEV_PORT": str(port),
         "JOBS_STATE_DIR": str(tmp_path / "state"),
         "JOBS_GRACEFUL_SHUTDOWN_SECONDS": "1",
+        "JOBS_DASHBOARD_PORT": str(dashboard_port := free_port()),
     }
-    server = start_dev(env)
+    printed: list[str] = []
+    server = start_dev(env, printed)
     try:
+        # The dashboard is served beside the worker, and its address printed.
+        assert f"  Dashboard: http://127.0.0.1:{dashboard_port}\n" in printed
+        with urllib.request.urlopen(f"http://127.0.0.1:{dashboard_port}/workers") as page:
+            assert b"<h1>Workers</h1>" in page.read()
         client = await connect(target_host=f"127.0.0.1:{port}")
         done = await jobs.Add.dispatch(a=20, b=22).on_queue("devq").using(client)
         assert await done.result() == 42

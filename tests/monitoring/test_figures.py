@@ -186,3 +186,18 @@ def test_running_counts_only_workers_that_are_up() -> None:
 def test_a_window_beyond_a_day_is_refused_with_the_limit() -> None:
     with pytest.raises(ValueError, match="at most 1 day"):
         fig.check_window(timedelta(days=2))
+
+
+def test_the_minute_series_has_a_point_per_minute_and_zeros_between() -> None:
+    state = MetricsState()
+    recent = aggregate(MINUTE - 2, succeeded=4, failed=1, attempts=5)
+    other_queue = JobAggregate(at=MINUTE - 2, queue="other", job="app.A", succeeded=50)
+    too_old = aggregate(MINUTE - 90, succeeded=7)
+    state.apply(ReportBatch(reports=[report(1, recent, other_queue, too_old)]))
+    points = fig.minute_series(state, NOW, timedelta(minutes=60), queue="q")
+    assert len(points) == 60
+    assert points[-1].at == datetime.fromtimestamp(MINUTE * 60, tz=UTC)
+    assert [(p.processed, p.failed) for p in points[-3:]] == [(5, 1), (0, 0), (0, 0)]
+    assert sum(p.processed for p in points) == 5  # the other queue and the old minute left out
+    with pytest.raises(ValueError, match="at most"):
+        fig.minute_series(state, NOW, timedelta(hours=3))

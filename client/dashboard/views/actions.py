@@ -88,16 +88,28 @@ async def _trigger(client: Client, target: str) -> str:
 
 ACTIONS: dict[str, Action] = {
     "failed.retry": Action("Run failed job {target} again?", _retry_job, "Retry"),
-    "failed.forget": Action("Forget failed job {target}? It cannot be retried after.", _forget_job, "Forget"),
-    "group.retry": Action("Run every job of failure group {target} again?", _retry_group, "Retry all"),
-    "group.forget": Action("Forget every job of failure group {target}?", _forget_group, "Forget all"),
-    "batch.cancel": Action("Cancel batch {target}? Its jobs not yet started never start.", _cancel_batch, "Cancel batch"),
-    "batch.retry_failed": Action("Run the failed jobs of batch {target} again?", _retry_batch, "Retry failed"),
+    "failed.forget": Action(
+        "Forget failed job {target}? It cannot be retried after.", _forget_job, "Forget"
+    ),
+    "group.retry": Action(
+        "Run every job of failure group {target} again?", _retry_group, "Retry all"
+    ),
+    "group.forget": Action(
+        "Forget every job of failure group {target}?", _forget_group, "Forget all"
+    ),
+    "batch.cancel": Action(
+        "Cancel batch {target}? Its jobs not yet started never start.",
+        _cancel_batch,
+        "Cancel batch",
+    ),
+    "batch.retry_failed": Action(
+        "Run the failed jobs of batch {target} again?", _retry_batch, "Retry failed"
+    ),
     "job.cancel": Action("Cancel job {target}?", _cancel_job, "Cancel job"),
     "schedule.pause": Action(None, _pause, "Pause"),
     "schedule.resume": Action(None, _resume, "Resume"),
     "schedule.trigger": Action(None, _trigger, "Trigger"),
-}  # fmt: skip
+}
 
 
 async def act(request: Request) -> Response:

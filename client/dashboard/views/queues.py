@@ -26,7 +26,10 @@ async def queues(request: Request) -> Response:
         request,
         "queues",
         queues=shown,
-        charts={row.queue: chart_data(points, wait=True) for row, points in zip(shown, series)},
+        charts={
+            row.queue: chart_data(points, wait=True)
+            for row, points in zip(shown, series, strict=True)
+        },
         next_start=start + size if start + size < len(rows) else None,
         total=len(rows),
     )
