@@ -88,7 +88,7 @@ class CelerySide:
 
     async def run(self, workload: str, **options: Any) -> Result:
         """Run one repetition of ``workload`` and return its measurements."""
-        if workload in ("W0", "WM"):
+        if workload in ("W0", "WM", "WD"):
             raise Skipped("n/a (Temporal only)" if workload == "W0" else "n/a (ours only)")
         if workload == "W6C":
             raise Skipped("n/a: Celery's W6 already loses jobs to one kill")

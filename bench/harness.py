@@ -56,6 +56,7 @@ RUNNABLE = (
     "W6C",
     "W7",
     "WM",
+    "WD",
 )
 """W6I is W6 with independent jobs instead of a batch; W6C is chaos (ours only)."""
 CELERY_CANDIDATES = (("prefork", 2), ("prefork", 4), ("threads", 2), ("threads", 4))

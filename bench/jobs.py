@@ -102,3 +102,19 @@ class ImportDone(Job):
 
     def handle(self) -> None:
         record(self.path, f"rows={count_rows(self.db)}")
+
+
+class Rejects(Job):
+    """Fails for good on its one try: WD's dead-letter queue (a few root-cause groups)."""
+
+    i: int = 0
+    kind: int = 0
+    tries = 1
+
+    async def handle(self) -> None:
+        rule = REJECT_RULES[self.kind % len(REJECT_RULES)]
+        raise ValueError(f"row {self.i} rejected: {rule}")
+
+
+REJECT_RULES = ("missing email", "bad amount", "duplicate id", "unknown country", "expired card")
+"""Five messages that stay apart once numbers are blanked: five root-cause groups."""

@@ -371,6 +371,12 @@ class OurSide:
 
         return await monitoring_overhead(self, queue)
 
+    async def w_wd(self, queue: str) -> Result:
+        """The dashboard's pages over a seeded namespace (bench.dashboard)."""
+        from bench.dashboard import dashboard_pages
+
+        return await dashboard_pages(self, queue)
+
     async def w_w6(self, queue: str) -> Result:
         batch_api()
         return await self._crash(queue, grouped=True)

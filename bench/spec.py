@@ -6,10 +6,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKLOADS = ("W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W7", "WM")
+WORKLOADS = (
+    "W0", "W1", "W1L", "W1C", "W2", "W2L", "W3", "W4", "W4L", "W5", "W6", "W7", "WM", "WD",
+)  # fmt: skip
 """Every workload, in the order they run."""
 
-BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6", "W6C", "WM"})
+BATCH_WORKLOADS = frozenset({"W1C", "W2", "W2L", "W3", "W5", "W6", "W6C", "WM", "WD"})
 """Workloads that need ``client.Bus`` on our side."""
 OUR_VARIANTS = {"W1L": "W1", "W4L": "W4", "W1C": "W1"}
 """W1 and W4 again with jobs dispatched ``.local()`` (a local activity: no second task round
@@ -34,6 +36,8 @@ DESCRIPTIONS = {
     "(Celery: task `priority` over Redis, priority steps 0-9, prefetch 1)",
     "WM": "W1, W2 and W4 with monitoring on and off (alternating); a JobMonitor call with 100 "
     "open batches",
+    "WD": "the dashboard's pages with 10,000 jobs (100 batches of 100), 100 batches, 50 "
+    "schedules and a dead-letter queue: ms per page, p50/p95 (ours only)",
 }
 
 
@@ -118,6 +122,34 @@ class Sizes:
     def wm_batches(self) -> int:
         """Batches held open while WM times a JobMonitor call."""
         return self._n(100, 5)
+
+    @property
+    def wd_batches(self) -> int:
+        return self._n(100, 3)
+
+    @property
+    def wd_batch_jobs(self) -> int:
+        """Jobs per WD batch: 100 batches of 100 are WD's 10,000 jobs."""
+        return self._n(100, 5)
+
+    @property
+    def wd_solo_jobs(self) -> int:
+        """Independent jobs beside the batches (a workflow each)."""
+        return self._n(200, 5)
+
+    @property
+    def wd_failed_jobs(self) -> int:
+        """Jobs that fail for good into five root-cause groups: the dead-letter queue."""
+        return self._n(50, 5)
+
+    @property
+    def wd_schedules(self) -> int:
+        return self._n(50, 3)
+
+    @property
+    def wd_requests(self) -> int:
+        """Fetches of each page: enough for a p95, few enough to stay quick."""
+        return 20 if self.scale >= 0.1 else 3
 
     w6_job_seconds: float = 0.002
     w6_kill_after_seconds: float = 1.0

@@ -33,6 +33,7 @@ EXPECTED = {
     "W6I": ["executions"],
     "W6C": ["done_s"],
     "WM": ["w1_on_vs_off", "w2_on_vs_off", "w4_on_vs_off", "monitor_call_ms"],
+    "WD": ["overview_p95_ms", "failed_p95_ms", "batches_p95_ms", "slowest_p95_ms"],
 }
 """Every workload, and a figure each must produce."""
 
@@ -67,7 +68,7 @@ def test_bench_harness_runs_every_workload_at_tiny_scale(tmp_path: Path) -> None
     workloads = document["workloads"]
     assert set(workloads) == set(EXPECTED)
     for workload, metrics in EXPECTED.items():
-        systems_run = ["ours"] if workload in ("W0", "W6C", "WM") else systems.split(",")
+        systems_run = ["ours"] if workload in ("W0", "W6C", "WM", "WD") else systems.split(",")
         for system in systems_run:
             record = workloads[workload]["systems"][system]
             assert not record.get("errors"), record.get("errors")

@@ -5,7 +5,8 @@
   var SERIES = {
     processed: { label: "processed/min", stroke: "#2b8a3e", fill: "rgba(43,138,62,0.12)", width: 2 },
     failed: { label: "failed/min", stroke: "#c92a2a", width: 2 },
-    wait: { label: "avg wait (s)", stroke: "#3b5bdb", width: 1.5, dash: [4, 3], scale: "s" },
+    wait: { label: "avg wait (s)", stroke: "#3b5bdb", width: 1.5, dash: [4, 3], scale: "s",
+      spanGaps: true, points: { show: true, size: 4 } },
   };
 
   function draw(figure) {
