@@ -86,13 +86,9 @@ async def seed(side: OurSide, queue: str) -> Result:
         return await Bus.batch(items).name(f"import {i}").on_queue(queue).dispatch()
 
     batches = await gather_bounded(sizes.wd_batches, one_batch, 20)
-    await gather_bounded(
-        sizes.wd_solo_jobs, lambda i: jobs.Noop.dispatch(i=i).on_queue(queue), 100
-    )
+    await gather_bounded(sizes.wd_solo_jobs, lambda i: jobs.Noop.dispatch(i=i).on_queue(queue), 100)
     failing = sizes.wd_failed_jobs
-    await gather_bounded(
-        failing, lambda i: jobs.Rejects.dispatch(i=i, kind=i).on_queue(queue), 50
-    )
+    await gather_bounded(failing, lambda i: jobs.Rejects.dispatch(i=i, kind=i).on_queue(queue), 50)
     dispatched = time.perf_counter() - began
 
     async def all_finished() -> bool:

@@ -25,6 +25,7 @@ from app import jobs as app_jobs
 from jobmodule import Bus, FailureHandler, JobMonitor, JobScheduler, set_default_client
 from jobmodule.dev.server import dynamic_config_args, temporal_binary
 from tests import sample_jobs
+from tests.conftest import wait_until
 from tests.dashboard.browser import launch
 from tests.dashboard.server import REPO, running_dashboard
 
@@ -57,8 +58,7 @@ async def seed(client: Client) -> dict[str, str]:
     for i in range(6):
         await app_jobs.SyncInvoiceEmail.dispatch(invoice_id=1000 + i).on_queue("emails")
     declined = [
-        await app_jobs.ChargeCard.dispatch(order_id=5000 + i, amount_cents=1999)
-        for i in range(4)
+        await app_jobs.ChargeCard.dispatch(order_id=5000 + i, amount_cents=1999) for i in range(4)
     ]
     await sample_jobs.FailsIf.dispatch(token="shot", i=7, bad=[7]).on_queue("imports")
     finished = await (
@@ -95,12 +95,18 @@ async def seed(client: Client) -> dict[str, str]:
         await handle.result()
     await finished.wait()
     await with_failures.wait()
-    while len(await FailureHandler().list()) < 7:
-        await asyncio.sleep(0.2)  # waiting for the failures to park; there is no push
-    while (await running.status()).processed_jobs < 60:
-        await asyncio.sleep(0.2)
-    while not [q for q in await JobMonitor().get_queue_stats() if q.processed]:
-        await asyncio.sleep(0.2)
+
+    async def parked() -> bool:
+        return len(await FailureHandler().list()) >= 7
+
+    async def under_way() -> bool:
+        return (await running.status()).processed_jobs >= 60
+
+    async def reported() -> bool:
+        return any(row.processed for row in await JobMonitor().get_queue_stats())
+
+    for condition in (parked, under_way, reported):
+        await wait_until(condition, timeout=120)
     return {"job": declined[0].id, "batch": running.id}
 
 

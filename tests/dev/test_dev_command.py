@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -38,6 +39,11 @@ def start_dev(env: dict[str, str], seen: list[str] | None = None) -> subprocess.
     raise AssertionError(f"jobmodule dev exited early with {process.wait()}")
 
 
+def read_page(url: str) -> str:
+    with urllib.request.urlopen(url) as page:
+        return str(page.read().decode())
+
+
 def stop(process: subprocess.Popen[str]) -> int:
     process.send_signal(signal.SIGINT)
     return process.wait(timeout=30)
@@ -57,8 +63,8 @@ async def test_jobs_dev_serves_jobs_and_keeps_them_across_a_restart(tmp_path: Pa
     try:
         # The dashboard is served beside the worker, and its address printed.
         assert f"  Dashboard: http://127.0.0.1:{dashboard_port}\n" in printed
-        with urllib.request.urlopen(f"http://127.0.0.1:{dashboard_port}/workers") as page:
-            assert b"<h1>Workers</h1>" in page.read()
+        page = await asyncio.to_thread(read_page, f"http://127.0.0.1:{dashboard_port}/workers")
+        assert "<h1>Workers</h1>" in page
         client = await connect(target_host=f"127.0.0.1:{port}")
         done = await jobs.Add.dispatch(a=20, b=22).on_queue("devq").using(client)
         assert await done.result() == 42
