@@ -8,6 +8,7 @@ the public API (``JobMonitor``, ``JobService``, ``FailureHandler``, ``BatchHandl
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -31,6 +32,7 @@ from jobmodule.dashboard.views.queues import queues
 from jobmodule.dashboard.views.schedules import schedules
 from jobmodule.dashboard.views.workers import workers
 
+log = logging.getLogger("jobmodule.dashboard")
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 """Host headers a loopback-only dashboard answers: a page of another site that resolves its
 own name to 127.0.0.1 (DNS rebinding) gets a 400, not the dashboard."""
@@ -61,6 +63,14 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+async def server_error(request: Request, error: Exception) -> Response:
+    """A page that says what went wrong (Temporal down, most often) instead of a bare 500;
+    htmx keeps the last figures on screen, since it does not swap in an error reply."""
+    log.exception("dashboard page %s failed", request.url.path)
+    message = f"{type(error).__name__}: {error}"
+    return render(request, "error", status_code=502, message=message)
 
 
 def create_app(
@@ -97,6 +107,7 @@ def create_app(
         ],
         middleware=middleware,
         lifespan=lifespan,
+        exception_handlers={Exception: server_error},
     )
     app.state.config = config
     return app

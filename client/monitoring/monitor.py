@@ -130,6 +130,14 @@ class JobMonitor(UsesClient):
         state = await read_metrics_state(await self.client())
         return fig.minute_series(state, datetime.now(UTC), window, queue=queue, job=job)
 
+    async def series_by_queue(
+        self, queues: list[str], *, window: timedelta = timedelta(hours=1)
+    ) -> dict[str, list[MinuteFigures]]:
+        """``series()`` of each of ``queues``, from one read of the metrics state."""
+        state = await read_metrics_state(await self.client())
+        now = datetime.now(UTC)
+        return {name: fig.minute_series(state, now, window, queue=name) for name in queues}
+
     async def workers(self, *, queue: str | None = None) -> list[WorkerInfo]:
         """Workers that are up, or stopped or went lost within the last hour."""
         state = await read_metrics_state(await self.client())

@@ -14,6 +14,7 @@ from jobmodule.schedules.models import (
     ScheduleNotFoundError,
     ScheduleOptions,
     ScheduleRun,
+    ScheduleSummary,
 )
 from jobmodule.schedules.scheduler import JobScheduler
 
@@ -21,6 +22,7 @@ __all__ = [
     "JobScheduler",
     "JobSchedule",
     "ScheduleRun",
+    "ScheduleSummary",
     "ScheduleOptions",
     "ScheduleNotFoundError",
     "InvalidCronError",

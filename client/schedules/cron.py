@@ -238,6 +238,7 @@ def next_run_times(
     return [runs.get_next(datetime) for _ in range(n)]
 
 
+@lru_cache(maxsize=1024)
 def describe_cron(expression: str) -> str:
     """A human-readable description, e.g. ``"At 02:00, only on Monday"`` for ``0 2 * * 1``.
 

@@ -156,3 +156,26 @@ class JobSchedule(BaseModel):
     def last_outcome(self) -> str | None:
         """The outcome of the newest run, or None if it never ran."""
         return self.recent_runs[0].outcome if self.recent_runs else None
+
+
+class ScheduleSummary(BaseModel):
+    """A job schedule as the schedule list shows it (``JobScheduler.summaries()``): what an
+    overview needs, read without describing each schedule."""
+
+    id: str
+    job: str
+    cron: str
+    """The cron expression as given, or as last changed by ``update()``."""
+    timezone: str
+    description: str
+    """The expression in words."""
+    paused: bool
+    note: str | None
+    next_run_times: list[datetime]
+    last_run: ScheduleRun | None
+    """The newest run, with its outcome; None if it never ran."""
+
+    @property
+    def last_outcome(self) -> str | None:
+        """The outcome of the newest run, or None if it never ran."""
+        return self.last_run.outcome if self.last_run else None

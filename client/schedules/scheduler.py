@@ -61,6 +61,7 @@ from temporalio.client import (
 from jobmodule.activities import JobModuleError
 from jobmodule.connection import UsesClient, with_search_attributes
 from jobmodule.schedules.cron import next_run_times
+from jobmodule.schedules.listing import schedule_summaries
 from jobmodule.schedules.models import (
     MEMO_KEY,
     OVERLAP_POLICIES,
@@ -70,6 +71,7 @@ from jobmodule.schedules.models import (
     ScheduleNotFoundError,
     ScheduleOptions,
     ScheduleRun,
+    ScheduleSummary,
 )
 from jobmodule.schedules.plan import (
     JobRef,
@@ -293,6 +295,18 @@ class JobScheduler(UsesClient):
 
         found = await asyncio.gather(*(read(schedule_id) for schedule_id in ids))
         return [schedule for schedule in found if schedule is not None]
+
+    async def summaries(
+        self, *, limit: int | None = None, after: str | None = None
+    ) -> builtins.list[ScheduleSummary]:
+        """Job schedules by id (a page: ``limit`` ids after ``after``), each as the schedule
+        list shows it: cron in words, paused, next runs, the newest run's outcome.
+
+        Much cheaper than ``list()``, which describes every schedule (a query to each
+        schedule's workflow); payload, options and overlap are ``get()``'s. The list is
+        eventually consistent: a pause shows a moment later here than in ``get()``.
+        """
+        return await schedule_summaries(await self.client(), limit=limit, after=after)
 
     async def next_runs(
         self, schedule_id: str, n: int = 10, *, after: datetime | None = None

@@ -143,7 +143,7 @@ async def test_clicking_cancel_on_a_running_batch_cancels_it(
 ):
     spawn_worker(queue, "--concurrency", "1")
     batch = await (
-        Bus.batch([jobs.Sleeps(seconds=2, token=f"c{i}") for i in range(20)])
+        Bus.batch([jobs.Sleeps(seconds=2, token=f"c{i}") for i in range(200)])
         .on_queue(queue)
         .dispatch()
     )
@@ -154,7 +154,7 @@ async def test_clicking_cancel_on_a_running_batch_cancels_it(
     await expect(page.locator(".flash.ok")).to_contain_text(f"Batch {batch.id} cancelled")
     status = await BatchHandle(id=batch.id, client=client).status()
     assert status.cancelled
-    assert status.processed_jobs < 20
+    assert status.processed_jobs < 200
     await expect(row.locator('[data-figure="state"]')).to_contain_text("cancelled")
 
 

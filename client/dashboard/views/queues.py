@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
-
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,19 +14,15 @@ async def queues(request: Request) -> Response:
     monitor = JobMonitor().using(client_of(request))
     rows = await monitor.get_queue_stats()
     size = config_of(request).page_size
-    start = max(0, int(request.query_params.get("start", "0") or 0))
+    given = request.query_params.get("start", "0")
+    start = max(0, int(given)) if given.isdigit() else 0
     shown = rows[start : start + size]
-    series = await asyncio.gather(
-        *(monitor.series(queue=row.queue, window=timedelta(hours=1)) for row in shown)
-    )
+    series = await monitor.series_by_queue([row.queue for row in shown])
     return render(
         request,
         "queues",
         queues=shown,
-        charts={
-            row.queue: chart_data(points, wait=True)
-            for row, points in zip(shown, series, strict=True)
-        },
+        charts={name: chart_data(points, wait=True) for name, points in series.items()},
         next_start=start + size if start + size < len(rows) else None,
         total=len(rows),
     )

@@ -16,7 +16,7 @@ NEXT_RUNS_SHOWN = 3
 async def schedules(request: Request) -> Response:
     size = config_of(request).page_size
     after = request.query_params.get("after") or None
-    rows = await JobScheduler().using(client_of(request)).list(limit=size + 1, after=after)
+    rows = await JobScheduler().using(client_of(request)).summaries(limit=size + 1, after=after)
     shown = rows[:size]
     return render(
         request,
