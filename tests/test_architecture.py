@@ -198,3 +198,13 @@ def test_the_wheel_holds_only_the_jobmodule_package(tmp_path: Path) -> None:
     assert {top for top in tops if not top.endswith(".dist-info")} == {"jobmodule"}
     assert "jobmodule/activities/job.py" in names and "jobmodule/workflows/job.py" in names
     assert not any(name.startswith(("jobmodule/app", "jobmodule/examples")) for name in names)
+    # The dashboard's templates and assets ship inside the package: it works offline.
+    for asset in (
+        "templates/base.html",
+        "static/dashboard.css",
+        "static/dashboard.js",
+        "static/vendor/htmx.min.js",
+        "static/vendor/uPlot.iife.min.js",
+        "static/vendor/README.md",
+    ):
+        assert f"jobmodule/dashboard/{asset}" in names, asset
