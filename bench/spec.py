@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,8 +135,10 @@ class Sizes:
 
     @property
     def wd_solo_jobs(self) -> int:
-        """Independent jobs beside the batches (a workflow each)."""
-        return self._n(200, 5)
+        """Independent jobs beside the batches (a workflow each); ``WD_SOLO_JOBS=10000`` seeds
+        the 10,000 as workflows of their own instead, to time that seeding too."""
+        override = os.environ.get("WD_SOLO_JOBS")
+        return int(override) if override else self._n(200, 5)
 
     @property
     def wd_failed_jobs(self) -> int:

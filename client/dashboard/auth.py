@@ -27,7 +27,8 @@ CSRF_COOKIE = "jm_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 TOKEN_ENV = "JOBS_DASHBOARD_TOKEN"
-OPEN_PATHS = ("/login", "/static/")
+LOGIN_PATH = "/login"
+STATIC_PREFIX = "/static/"
 """Reachable without the token: the login form and the assets it uses."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -128,7 +129,7 @@ class AuthMiddleware:
             return
         request = Request(scope, receive)
         path = request.url.path
-        is_open = path == "/login" or path.startswith("/static/")
+        is_open = path == LOGIN_PATH or path.startswith(STATIC_PREFIX)
         signed_in = self.token is not None and authenticated(request, self.token)
         scope.setdefault("state", {})["signed_in"] = signed_in
         if self.token and not is_open and not signed_in:
@@ -187,7 +188,7 @@ def _refuse(request: Request) -> Response:
     wants_page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
     if wants_page and not request.headers.get("hx-request"):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)
     return PlainTextResponse(
         "401: this dashboard needs its token (log in, or send Authorization: Bearer)",
         status_code=401,

@@ -10,6 +10,7 @@ job.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from datetime import UTC, datetime, timedelta
 
@@ -56,10 +57,35 @@ class FailureHandler(UsesClient):
         queue: str | None = None,
         job: str | None = None,
         since: datetime | None = None,
+        scan: int | None = None,
     ) -> builtins.list[FailureGroup]:
-        """Root-cause groups of the parked jobs, largest first (batch failures included)."""
-        rows = await self._rows(dead_letter_query(queue=queue, job=job, failed_since=since))
-        return groups_of(rows)
+        """Root-cause groups of the parked jobs, largest first (batch failures included).
+
+        With ``scan``, the groups are found among the newest ``scan`` parked jobs only, and
+        each is then counted exactly by one visibility count: the cost is bounded however
+        deep the queue is (a dashboard page), at the price of missing groups whose every job
+        is older than those. ``first_failed_at`` is then the oldest of the scanned jobs.
+        """
+        query = dead_letter_query(queue=queue, job=job, failed_since=since)
+        rows = await self._rows(query, limit=scan)
+        found = groups_of(rows)
+        if scan is None or len(rows) < scan:
+            return found  # every parked job was read: the counts are exact already
+        client = await self.client()
+        counts = await asyncio.gather(
+            *(
+                _count(
+                    client,
+                    dead_letter_query(queue=queue, job=job, group=group.id, failed_since=since),
+                )
+                for group in found
+            )
+        )
+        exact = [
+            group.model_copy(update={"count": n}) for group, n in zip(found, counts, strict=True)
+        ]
+        exact.sort(key=lambda group: (group.count, group.last_failed_at), reverse=True)
+        return exact
 
     async def retry(self, job_id: str) -> None:
         """Run one dead-lettered job again (Laravel ``queue:retry ID``)."""

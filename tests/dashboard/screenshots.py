@@ -34,10 +34,10 @@ QUEUES = "default,emails,imports"
 
 
 @contextlib.contextmanager
-def worker_process(address: str) -> Iterator[None]:
+def worker_process(address: str, queues: str = QUEUES) -> Iterator[subprocess.Popen[str]]:
     env = {**os.environ, "TEMPORAL_ADDRESS": address, "JOBS_MONITOR_REPORT_SECONDS": "1"}
     process = subprocess.Popen(
-        [sys.executable, "worker.py", "--jobs", "app.jobs,tests.sample_jobs", "--queue", QUEUES],
+        [sys.executable, "worker.py", "--jobs", "app.jobs,tests.sample_jobs", "--queue", queues],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )  # fmt: skip
@@ -46,9 +46,10 @@ def worker_process(address: str) -> Iterator[None]:
         if line.startswith("worker ready"):
             break
     try:
-        yield
+        yield process
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -74,7 +75,9 @@ async def seed(client: Client) -> dict[str, str]:
         .dispatch()
     )
     running = await (
-        Bus.batch([sample_jobs.Sleeps(seconds=2, token=f"s{i}") for i in range(3000)])
+        Bus.batch(  # jobs of 1 to 28 s: the batch's progress grows for half a minute
+            [sample_jobs.Sleeps(seconds=1 + (i % 100) * 0.27, token=f"s{i}") for i in range(400)]
+        )
         .name("thumbnails")
         .on_queue("imports")
         .dispatch()
@@ -100,7 +103,7 @@ async def seed(client: Client) -> dict[str, str]:
         return len(await FailureHandler().list()) >= 7
 
     async def under_way() -> bool:
-        return (await running.status()).processed_jobs >= 60
+        return (await running.status()).processed_jobs >= 120
 
     async def reported() -> bool:
         return any(row.processed for row in await JobMonitor().get_queue_stats())
@@ -129,27 +132,34 @@ async def main() -> None:
     try:
         set_default_client(env.client)
         address = str(env.client.service_client.config.target_host)
-        with worker_process(address), running_dashboard(address) as dashboard:
+        with (
+            worker_process(address),
+            worker_process(address, "emails") as doomed,
+            running_dashboard(address) as dashboard,
+        ):
+            os.killpg(
+                doomed.pid, signal.SIGKILL
+            )  # a worker killed -9: the Workers page marks it lost
             ids = await seed(env.client)
             async with async_playwright() as playwright:
                 browser = await launch(playwright)
                 page = await browser.new_page(viewport={"width": 1400, "height": 860})
+                # The running batch first, while it runs: its bar, and Cancel's confirmation.
+                await shoot(page, dashboard.url + "/batches", "batches")
+                await page.locator(f'tr[data-batch="{ids["batch"]}"] button').first.click()
+                await page.screenshot(path=str(OUT / "confirm.png"))
+                print(f"wrote {OUT / 'confirm.png'}")
                 pages = {
                     "overview": "/",
                     "queues": "/queues",
                     "jobs": "/jobs",
                     "job": f"/jobs/{ids['job']}",
                     "failed": "/failed",
-                    "batches": "/batches",
                     "schedules": "/schedules",
                     "workers": "/workers",
                 }
                 for name, path in pages.items():
                     await shoot(page, dashboard.url + path, name)
-                await page.goto(dashboard.url + "/batches")
-                await page.locator(f'tr[data-batch="{ids["batch"]}"] button').first.click()
-                await page.screenshot(path=str(OUT / "confirm.png"))
-                print(f"wrote {OUT / 'confirm.png'}")
                 await browser.close()
     finally:
         await env.shutdown()

@@ -36,6 +36,9 @@ async def test_failures_fall_in_groups_by_cause_and_a_group_retries_in_one_go(
         assert missing.exception_type == "KeyError" and missing.sample_message == "'missing'"
         assert len(bad_rows.sample_job_ids) == 4
         assert (await dlq.groups(queue=queue))[0].id == bad_rows.id  # stable
+        # Found among the newest 3 parked jobs only, but each counted exactly.
+        scanned = {group.id: group.count for group in await dlq.groups(queue=queue, scan=3)}
+        assert scanned and scanned.items() <= {bad_rows.id: 4, missing.id: 2}.items()
         causes.fixed.add(token)
         assert await dlq.retry_group(bad_rows.id) == 4
         await wait_until(lambda: _parked(dlq, queue, 2), timeout=30)
