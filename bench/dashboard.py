@@ -26,6 +26,8 @@ from bench.servers import stop_process
 from bench.workers import start_our_worker
 from jobmodule import Bus, FailureHandler, JobScheduler
 from jobmodule.batches.handle import BatchHandle
+from jobmodule.visibility import all_of, equals
+from jobmodule.workflows import JOB_QUEUE
 
 if TYPE_CHECKING:
     from bench.ours import OurSide
@@ -102,6 +104,14 @@ async def seed(side: OurSide, queue: str) -> Result:
         return await handler.count(queue=queue) >= failing
 
     await poll_until(parked, limit_s=600, interval=1.0)
+    open_jobs = all_of(
+        'WorkflowType = "JobWorkflow"', 'ExecutionStatus = "Running"', equals(JOB_QUEUE.name, queue)
+    )
+
+    async def settled() -> bool:  # the independent jobs ran; only the dead-lettered stay open
+        return (await side.client.count_workflows(open_jobs)).count <= failing
+
+    await poll_until(settled, limit_s=3600, interval=2.0)
     scheduler = JobScheduler().using(side.client)
     await gather_bounded(
         sizes.wd_schedules,
