@@ -17,6 +17,7 @@ from jobmodule.dashboard.auth import (
     same,
     session_value,
 )
+from tests.dashboard import browser
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -82,3 +83,13 @@ def test_history_links_and_back_targets():
     assert fmt.safe_back("/failed?group=x") == "/failed?group=x"
     for hostile in ("//evil.example", "https://evil.example", "/\\evil", "", None):
         assert fmt.safe_back(hostile, default="/") == "/"
+
+
+def test_a_missing_chromium_fails_with_the_command_that_installs_it(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(browser, "CHROMIUM_CANDIDATES", ("/nonexistent/chromium",))
+    monkeypatch.setattr(browser.shutil, "which", lambda name: None)
+    monkeypatch.delenv("JOBS_TEST_CHROMIUM", raising=False)
+    with pytest.raises(AssertionError, match="apt-get install chromium"):
+        browser.chromium_path()
