@@ -29,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy build/typecheck/jobmodule app examples worker.py
 
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 test: lint typecheck pytest
 

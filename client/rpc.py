@@ -25,6 +25,14 @@ RETRIED_STATUSES = frozenset(
 server that is down for a moment (a deploy, a restart): a wait rides it out."""
 
 
+def is_transient(error: RPCError) -> bool:
+    """Whether sending the request again can succeed: the server was busy, closing a run, or
+    restarting. A connection cut mid-request by a restart reads UNKNOWN "transport error"."""
+    if error.status in RETRIED_STATUSES:
+        return True
+    return error.status == RPCStatusCode.UNKNOWN and "transport error" in error.message
+
+
 def is_not_found(error: BaseException) -> bool:
     """Whether ``error`` is the server saying the workflow, schedule or run does not exist."""
     return isinstance(error, RPCError) and error.status == RPCStatusCode.NOT_FOUND
@@ -68,7 +76,7 @@ async def execute_update(
                 raise asyncio.CancelledError() from error
             continue  # no worker answered within the RPC deadline: keep waiting
         except RPCError as error:
-            if error.status not in RETRIED_STATUSES:
+            if not is_transient(error):
                 raise
         await asyncio.sleep(delay)
         delay = min(MAX_BACKOFF_SECONDS, delay * 2)  # a rate limit also answers RESOURCE_EXHAUSTED

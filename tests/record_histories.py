@@ -246,7 +246,8 @@ async def scenario_batch_group_interrupted(client: Client) -> list[str]:
 
 
 async def scenario_batch_dead_group(client: Client) -> list[str]:
-    """A group that stops heartbeating (as if its process died): its jobs then run alone."""
+    """A group that stops heartbeating (as if its process died): its unfinished jobs are sent
+    again as a group (before the resend patch, they ran alone)."""
     batch = await (
         Bus.batch(
             [jobs.BlocksLoopOnce(token="record-dead-group"), *(jobs.Noop(i=i) for i in range(3))]
@@ -384,6 +385,7 @@ SCENARIOS: dict[str, Callable[[Client], Awaitable[Recorded | list[Recorded]]]] =
     "chain_catch_parked": scenario_chain_catch_parked,
     "batch_group_interrupted": scenario_batch_group_interrupted,
     "batch_dead_group": scenario_batch_dead_group,
+    "batch_dead_group_resent": scenario_batch_dead_group,
     "job_limited": scenario_limited,
     "metrics": scenario_metrics,
     "batch_counters_memo": scenario_batch_failure_retry,

@@ -76,6 +76,11 @@ ISOLATE_PATCH = "isolate-the-jobs-of-a-dead-group"
 """Runs that recorded this marker keep a dead group's finished jobs and run the rest alone."""
 CANCELLED_GROUP_PATCH = "skip-the-jobs-of-a-cancelled-group"
 """Runs that recorded this marker count a cancelled group's jobs as skipped, not failed."""
+RESEND_DEAD_GROUP_PATCH = "resend-a-dead-group-once"
+"""Runs that recorded this marker send a dead group's unfinished jobs again as one group, once,
+and run them one at a time only if that group dies too: a worker killed by a deploy, an operator
+or the OOM killer then costs one resend, not a crawl of one job at a time (W6), while a job that
+kills its process costs one more group before it runs alone."""
 PARK_BATCH_JOBS_PATCH = "park-failed-batch-jobs"
 """Runs that recorded this marker park every job that fails for good, not only coalesced ones."""
 RETRY_REPORTS_PATCH = "retry-chunk-reports"
@@ -182,7 +187,9 @@ class BatchChunkWorkflow:
             for start in range(0, len(jobs), size)
         ]
 
-    async def _run_group(self, group: list[tuple[Entry, JobSpec]], resends: int = 0) -> None:
+    async def _run_group(
+        self, group: list[tuple[Entry, JobSpec]], resends: int = 0, died: bool = False
+    ) -> None:
         options = self._input.options
         concurrency = options.group_concurrency
         longest = max(spec.policy.timeout for _, spec in group)
@@ -213,7 +220,7 @@ class BatchChunkWorkflow:
             )
         except ActivityError as error:
             if isolating and not isinstance(error.cause, CancelledError):
-                await self._after_dead_group(group, error, resends)
+                await self._after_dead_group(group, error, resends, died)
                 return
             if isinstance(error.cause, CancelledError) and workflow.patched(CANCELLED_GROUP_PATCH):
                 self._skip(len(group))  # cancelled with its batch: not run, and not failed
@@ -244,25 +251,38 @@ class BatchChunkWorkflow:
         await asyncio.gather(*retries)
 
     async def _after_dead_group(
-        self, group: list[tuple[Entry, JobSpec]], error: ActivityError, resends: int
+        self,
+        group: list[tuple[Entry, JobSpec]],
+        error: ActivityError,
+        resends: int,
+        died: bool,
     ) -> None:
-        """Keep what a dead group finished; send the rest again, or run them one at a time."""
+        """Keep what a dead group finished; send the rest again, or run them one at a time.
+
+        A group whose worker shut down under it is sent again (up to ``GROUP_RESENDS`` times);
+        one whose process died is sent again once, and if that one dies too, its jobs run alone.
+        """
         finished = JobGroupResult(outcomes=_heartbeated_outcomes(error))
         done = {outcome.index for outcome in finished.outcomes}
         rest = [job for index, job in enumerate(group) if index not in done]
         cause = error.cause
         interrupted = isinstance(cause, ApplicationError) and cause.type == GROUP_INTERRUPTED
+        resend = bool(rest) and interrupted and resends < GROUP_RESENDS
+        first_death = bool(rest) and not interrupted and not died
+        resend_dead = first_death and workflow.patched(RESEND_DEAD_GROUP_PATCH)
         workflow.logger.warning(
             "a group of chunk %s died (%s): %d finished, %d %s",
             self._input.chunk_id,
             cause,
             len(done),
             len(rest),
-            "sent again" if interrupted and resends < GROUP_RESENDS else "run one at a time",
+            "sent again" if resend or resend_dead else "run one at a time",
         )
         pending = [self._settle_outcomes(group, finished)]
-        if rest and interrupted and resends < GROUP_RESENDS:
-            pending.append(self._run_group(rest, resends + 1))
+        if resend:
+            pending.append(self._run_group(rest, resends + 1, died))
+        elif resend_dead:
+            pending.append(self._run_group(rest, resends, died=True))
         else:
             pending.extend(self._run_alone(entry, spec) for entry, spec in rest)
         await asyncio.gather(*pending)

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from jobmodule.activities import ids
-from jobmodule.jobs.info import JobInfo
-from jobmodule.visibility import chunk_query
+from jobmodule.jobs.info import JobInfo, JobPage, JobSearch, decode_token, encode_token
+from jobmodule.jobs.rows import row_from_listing
+from jobmodule.rpc import is_not_found
+from jobmodule.visibility import JOB_WORKFLOWS, all_of, chunk_query, equals, quote
+from jobmodule.workflows import search_attributes as sa
 from jobmodule.workflows.batch_models import ChunkInput
 from jobmodule.workflows.states import JobState
 
@@ -33,6 +37,10 @@ CHUNK_STATES = {
     WorkflowExecutionStatus.FAILED: JobState.TERMINATED,
 }
 """A job of a closed chunk that was not parked ended as its chunk did."""
+SCAN_CHUNKS = 20
+"""Chunks read per call of a batch search (20,000 jobs) before it hands back a page token."""
+PARKED_PER_QUERY = 200
+"""Parked ids asked for in one visibility query."""
 
 
 @dataclass(frozen=True)
@@ -115,3 +123,68 @@ async def _has_started_attempt(client: Client, chunk: Chunk) -> bool:
     return any(
         activity.state == started for activity in description.raw_description.pending_activities
     )
+
+
+async def batch_page(
+    client: Client, batch_id: str, search: JobSearch, limit: int, page_token: str | None
+) -> JobPage:
+    """One page of a batch's jobs, in order: token ``b<chunk number>:<index>`` resumes."""
+    start_chunk, start_index = 0, 0
+    if page_token:
+        position = decode_token(page_token, "b").decode()
+        start_chunk, start_index = (int(part) for part in position.split(":"))
+    chunks = [
+        chunk for chunk in await batch_chunks(client, batch_id) if chunk.number >= start_chunk
+    ]
+    rows: list[JobInfo] = []
+    for read, chunk in enumerate(chunks):
+        if read == SCAN_CHUNKS:
+            return JobPage(jobs=rows, next_page_token=batch_token(chunk.number, 0))
+        first = start_index if chunk.number == start_chunk else 0
+        entries = (await with_parked(client, await chunk_rows(client, batch_id, chunk)))[first:]
+        for offset, row in enumerate(entries):
+            if not search.keeps(row):
+                continue
+            rows.append(row)
+            if len(rows) == limit:
+                after = first + offset + 1
+                return JobPage(jobs=rows, next_page_token=batch_token(chunk.number, after))
+    return JobPage(jobs=rows)
+
+
+async def with_parked(client: Client, rows: list[JobInfo]) -> list[JobInfo]:
+    """Rows of a chunk, each replaced by its parked JobWorkflow's if the job failed for good."""
+    if not rows:
+        return rows
+    wanted = {parked: row.id for row in rows for parked in parked_ids(row)}
+    batch = rows[0].batch_id or ""
+    parked: dict[str, JobInfo] = {}
+    candidates = list(wanted)
+    for start in range(0, len(candidates), PARKED_PER_QUERY):
+        part = candidates[start : start + PARKED_PER_QUERY]
+        clause = "WorkflowId IN (" + ", ".join(quote(one) for one in part) + ")"
+        query = all_of(JOB_WORKFLOWS, equals(sa.BATCH_ID.name, batch), clause)
+        async for execution in client.list_workflows(query):
+            row = await row_from_listing(execution)
+            parked[wanted[execution.id]] = row
+    return [parked.get(row.id, row).model_copy(update={"payload": row.payload}) for row in rows]
+
+
+async def batch_job_row(client: Client, chunk_id: str, index: int) -> JobInfo | None:
+    """A batch job by its place, or None if its chunk or entry does not exist."""
+    try:
+        description = await client.get_workflow_handle(chunk_id).describe()
+    except RPCError as error:
+        if is_not_found(error):
+            return None
+        raise
+    batch_id = description.typed_search_attributes.get(sa.BATCH_ID) or ""
+    rows = await chunk_rows(client, batch_id, Chunk(chunk_id, 0, description))
+    if index >= len(rows):
+        return None
+    return rows[index]
+
+
+def batch_token(chunk_number: int, index: int) -> str:
+    """The page token that resumes a batch search at entry ``index`` of chunk ``chunk_number``."""
+    return encode_token("b", f"{chunk_number}:{index}".encode())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,3 +42,38 @@ class JobPage(BaseModel):
 
     jobs: list[JobInfo] = Field(default_factory=list)
     next_page_token: str | None = None
+
+
+@dataclass(frozen=True)
+class JobSearch:
+    """The filters of one search, for rows that visibility could not filter itself."""
+
+    queue: str | None = None
+    job: str | None = None
+    status: JobState | None = None
+    since: datetime | None = None
+
+    def keeps(self, row: JobInfo) -> bool:
+        """Whether ``row`` passes every filter."""
+        if self.queue and row.queue != self.queue:
+            return False
+        if self.job and row.job != self.job:
+            return False
+        if self.status is not None and row.status != self.status:
+            return False
+        return not (self.since and row.dispatched_at and row.dispatched_at < self.since)
+
+
+def encode_token(kind: str, position: bytes) -> str:
+    """A page token: its kind (``v`` visibility, ``b`` batch) and where the next page starts."""
+    return kind + base64.urlsafe_b64encode(position).decode()
+
+
+def decode_token(token: str, kind: str) -> bytes:
+    """Where a page token resumes; ValueError if it is not a token of this kind of search."""
+    if not token.startswith(kind):
+        raise ValueError(f"page token {token!r} is not from this search; start without it")
+    try:
+        return base64.urlsafe_b64decode(token[1:].encode())
+    except ValueError:
+        raise ValueError(f"page token {token!r} is damaged; start without it") from None

@@ -22,7 +22,7 @@ def test_histories_are_saved_for_each_shipped_workflow():
     assert {"batch", "batch_1", "batch_failure_retry", "batch_continue_as_new", "chain"} <= names
     assert {"coalesced_dead_letter", "coalesced_dead_letter_1", "coalesced_dead_letter_2"} <= names
     assert {"batch_callback_parked", "batch_callback_parked_1", "chain_catch_parked"} <= names
-    assert {"batch_group_interrupted", "batch_dead_group"} <= names
+    assert {"batch_group_interrupted", "batch_dead_group", "batch_dead_group_resent"} <= names
     assert {"notifications", "batch_job_parked_and_recovered_2"} <= names
     assert {"job_cancel_parked", "job_cancelled"} <= names
 
