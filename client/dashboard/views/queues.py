@@ -11,8 +11,9 @@ from jobmodule.monitoring import JobMonitor
 
 
 async def queues(request: Request) -> Response:
+    """Every queue, a page at a time; ``?queue=NAME`` shows that one queue alone."""
     monitor = JobMonitor().using(client_of(request))
-    rows = await monitor.get_queue_stats()
+    rows = await monitor.get_queue_stats(queue=request.query_params.get("queue") or None)
     size = config_of(request).page_size
     given = request.query_params.get("start", "0")
     start = max(0, int(given)) if given.isdigit() else 0
