@@ -13,29 +13,21 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from jobmodule.activities import (
-        BatchItem,
-        JobBatch,
-        JobFailure,
-        JobSpec,
-        RunJobInput,
-        ids,
-        run_job,
-    )
+    from jobmodule.activities import BatchItem, JobBatch, ids
     from jobmodule.activities.ids import Callback
+    from jobmodule.workflows import batch_counters as counters
     from jobmodule.workflows import search_attributes as sa
-    from jobmodule.workflows.activity_options import activity_options
+    from jobmodule.workflows.batch_callbacks import callback_spec, run_callback
     from jobmodule.workflows.batch_models import (
         BATCH_CLOSED,
         CHUNK_PROGRESS_SIGNAL,
         COUNTERS_MEMO,
         COUNTERS_MEMO_PATCH,
         EXTERNAL_NOT_FOUND,
-        FAILED_IDS_KEPT,
         HANDING_OVER,
         RELEASE_WAITERS_PATCH,
         AddPageInput,
@@ -43,21 +35,16 @@ with workflow.unsafe.imports_passed_through():
         BatchState,
         ChunkInput,
         ChunkReport,
-        RetryEntry,
         counters_memo,
     )
     from jobmodule.workflows.chunk import BatchChunkWorkflow
-    from jobmodule.workflows.failures import failure_from
     from jobmodule.workflows.job import JOB_FAILED_AGAIN_SIGNAL, JOB_RECOVERED_SIGNAL
-    from jobmodule.workflows.parking import park
     from jobmodule.workflows.states import JobState
 
-PARK_CALLBACKS_PATCH = "park-failed-callbacks"
 FAILED_AT_PATCH = "batch-failed-at"
 """Runs that recorded this marker set ``FailedAt`` when their first job fails for good."""
 RECOVERY_THEN_PATCH = "then-after-every-failure-recovered"
 """Runs that recorded this marker run ``then`` once every parked job of theirs was retried."""
-"""Runs that recorded this marker park a callback that failed for good in the DLQ."""
 
 
 @workflow.defn(name="BatchWorkflow")
@@ -140,6 +127,10 @@ class BatchWorkflow:
     async def _continue_as_new_while_open(self) -> None:
         """A batch waiting out its retention hands its counters to a new run, history short."""
         await workflow.wait_condition(workflow.all_handlers_finished)
+        self._continue_as_new()
+
+    def _continue_as_new(self) -> None:
+        """Hand the counters, open chunks and callbacks run to a new run (a short history)."""
         self._state.runs += 1
         workflow.continue_as_new(
             BatchInput(
@@ -168,15 +159,7 @@ class BatchWorkflow:
             await workflow.wait_condition(workflow.all_handlers_finished)
             await self._cancellations_delivered()
             if self._continue_as_new_due() and not self._all_done():
-                self._state.runs += 1
-                workflow.continue_as_new(
-                    BatchInput(
-                        batch_id=self._input.batch_id,
-                        options=self._options,
-                        created_at=self._input.created_at,
-                        state=self._state,
-                    )
-                )
+                self._continue_as_new()
             self._handing_over = False  # everything finished meanwhile: no hand-over
         # A cancel request is only delivered while this run is open: see them through first.
         await self._cancellations_delivered()
@@ -313,20 +296,8 @@ class BatchWorkflow:
     @workflow.signal(name=CHUNK_PROGRESS_SIGNAL)
     def chunk_progress(self, report: ChunkReport) -> None:
         """Deltas from a chunk: successes, failures (ids), jobs that will never run."""
-        batch = self._batch
-        failed = len(report.failed_ids)
-        batch.processed_jobs += report.succeeded
-        batch.failed_jobs += failed
-        batch.pending_jobs -= report.succeeded + failed + report.skipped
-        room = FAILED_IDS_KEPT - len(batch.failed_job_ids)
-        batch.failed_job_ids.extend(report.failed_ids[:room])
-        self._state.failed_ids_dropped += max(0, failed - max(room, 0))
-        if chunk := self._state.open_chunks.get(report.chunk_id):
-            self._state.open_chunks[report.chunk_id] = chunk - report.succeeded - failed
-        if report.done:
-            self._state.open_chunks.pop(report.chunk_id, None)
-        if report.first_failure is not None and self._state.first_failure is None:
-            self._state.first_failure = report.first_failure
+        if counters.count_report(self._state, report):
+            assert report.first_failure is not None
             if workflow.patched(FAILED_AT_PATCH):  # notifications find failed batches by it
                 workflow.upsert_search_attributes(
                     [sa.FAILED_AT.value_set(report.first_failure.failed_at)]
@@ -337,59 +308,21 @@ class BatchWorkflow:
     @workflow.signal(name=JOB_RECOVERED_SIGNAL)
     def job_recovered(self, job_id: str) -> None:
         """A parked job of this batch was retried and succeeded: it counts as processed now."""
-        batch = self._batch
-        if self._take_retrying(job_id):
-            batch.pending_jobs -= 1
-        elif job_id in batch.failed_job_ids:  # retried on its own, out of the DLQ
-            batch.failed_job_ids.remove(job_id)
-            batch.failed_jobs -= 1
-        elif self._state.failed_ids_dropped > 0:
-            self._state.failed_ids_dropped -= 1  # one of those counted but not listed
-            batch.failed_jobs -= 1
-        else:
-            return  # not one of ours, or counted already
-        batch.processed_jobs += 1
-        if batch.failed_jobs == 0 and self._state.retrying == 0:
+        if counters.count_recovered(self._state, job_id):
             self._every_failure_retried = True
 
     @workflow.signal(name=JOB_FAILED_AGAIN_SIGNAL)
     def job_failed_again(self, job_id: str) -> None:
         """A parked job this batch was retrying failed again and is parked once more."""
-        if not self._take_retrying(job_id):
-            return  # retried on its own: it was counted as failed, and still is
-        batch = self._batch
-        batch.pending_jobs -= 1
-        batch.failed_jobs += 1
-        if len(batch.failed_job_ids) < FAILED_IDS_KEPT:
-            batch.failed_job_ids.append(job_id)
-        else:
-            self._state.failed_ids_dropped += 1
-
-    def _take_retrying(self, job_id: str) -> bool:
-        """Whether ``job_id`` was one of the parked jobs ``retry_parked`` is waiting for."""
-        if job_id in self._state.retrying_ids:
-            self._state.retrying_ids.remove(job_id)
-        elif self._state.retrying <= len(self._state.retrying_ids):
-            return False
-        self._state.retrying -= 1
-        return True
+        counters.count_failed_again(self._state, job_id)
 
     @workflow.update(name="retry_parked")
     async def retry_parked(self) -> JobBatch:
         """Count the batch's parked jobs as pending again: the client retries them (one batch
         operation), and the batch finishes again once each has succeeded or parked again."""
-        batch = self._batch
-        self._state.retrying_ids = list(batch.failed_job_ids)
-        self._state.retrying = batch.failed_jobs
-        batch.pending_jobs += batch.failed_jobs
-        batch.failed_jobs = 0
-        batch.failed_job_ids = []
-        self._state.failed_ids_dropped = 0
-        batch.finished = False
-        batch.finished_at = None
-        self._state.first_failure = None
+        counters.reopen_for_parked_retry(self._state)
         self._retry_requested = True
-        return batch
+        return self._batch
 
     @retry_parked.validator
     def _validate_retry_parked(self) -> None:
@@ -418,22 +351,7 @@ class BatchWorkflow:
     @workflow.update(name="retry_failed")
     async def retry_failed(self) -> JobBatch:
         """Run the failed jobs of a finished batch again (Laravel's ``queue:retry-batch``)."""
-        by_chunk: dict[str, list[RetryEntry]] = {}
-        for job_id in self._batch.failed_job_ids:
-            ref = ids.parse_batch_job_id(job_id)
-            by_chunk.setdefault(ref.chunk_id, []).append(
-                RetryEntry(index=ref.index, chain_offset=ref.step)
-            )
-        count = len(self._batch.failed_job_ids)
-        self._batch.failed_job_ids = []
-        self._batch.failed_jobs -= count
-        self._batch.pending_jobs += count
-        self._batch.finished = False
-        self._batch.finished_at = None
-        self._batch.cancelled = False
-        self._batch.cancelled_at = None
-        self._state.first_failure = None
-        self._state.retry_rounds += 1
+        by_chunk = counters.reopen_for_retry(self._state)
         for number, (source, retries) in enumerate(by_chunk.items(), start=1):
             chunk_id = ids.retry_chunk_id(self._input.batch_id, self._state.retry_rounds, number)
             self._state.open_chunks[chunk_id] = len(retries)
@@ -491,58 +409,18 @@ class BatchWorkflow:
     async def _run_callback(self, which: Callback) -> None:
         """Run a then/catch/finally job once, retried with its own policy if it fails."""
         setattr(self._state, f"{which}_ran", True)
-        spec: JobSpec | None = {
-            "then": self._options.then,
-            "catch": self._options.catch,
-            "finally": self._options.finally_,
-        }[which]
+        spec = callback_spec(self._options, which)
         if spec is None:
             return
-        failure: JobFailure | None = self._state.first_failure if which == "catch" else None
-        job_id = ids.callback_job_id(self._input.batch_id, which)
         self._running_callback = which
         try:
-            await workflow.execute_activity(
-                run_job,
-                RunJobInput(
-                    job=spec.job,
-                    payload=spec.payload,
-                    job_id=job_id,
-                    policy=spec.policy,
-                    batch_id=self._input.batch_id,
-                    batch=self._batch,
-                    batch_failure=failure,
-                ),
-                summary=f"{which} callback",
-                **activity_options(spec.policy, workflow.now()),
+            await run_callback(
+                which,
+                spec,
+                batch=self._batch,
+                batch_failure=self._state.first_failure if which == "catch" else None,
+                retention_days=self._options.retention_days,
+                title=self._batch.name or self._input.batch_id,
             )
-        except ActivityError as error:
-            workflow.logger.error(
-                "%s callback of batch %s failed: %s", which, self._batch.id, error
-            )
-            if workflow.patched(PARK_CALLBACKS_PATCH):
-                await self._park_callback(which, spec, error, job_id, failure)
         finally:
             self._running_callback = None
-
-    async def _park_callback(
-        self,
-        which: Callback,
-        spec: JobSpec,
-        error: ActivityError,
-        job_id: str,
-        batch_failure: JobFailure | None,
-    ) -> None:
-        """A callback that failed for good waits in the dead-letter queue, named on the batch."""
-        self._batch.failed_callbacks.append(which)
-        failure = failure_from(error, policy=spec.policy, job_id=job_id, now=workflow.now())
-        await park(
-            spec,
-            failure,
-            job_id=job_id,
-            summary=f"{which} callback of {self._batch.name or self._input.batch_id}",
-            retention_days=self._options.retention_days,
-            batch_id=self._input.batch_id,
-            batch=self._batch.model_copy(),
-            batch_failure=batch_failure,
-        )
