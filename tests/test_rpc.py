@@ -9,37 +9,30 @@ from temporalio.service import RPCError, RPCStatusCode
 from jobmodule.rpc import execute_update, is_transient
 
 
-class ClosingThenAccepting:
-    """A workflow handle whose first update meets a run closing for continue-as-new."""
+class FailsOnceThenAccepts:
+    """A workflow handle whose first update gets ``error``, and the next one is accepted."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: RPCError) -> None:
+        self.error = error
         self.calls = 0
 
     async def execute_update(self, name: str, *, args: Any, result_type: Any) -> str:
         self.calls += 1
         if self.calls == 1:
-            raise RPCError("workflow is closing", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+            raise self.error
         return f"{name} accepted"
 
 
 async def test_an_update_that_meets_continue_as_new_is_sent_again() -> None:
-    handle = ClosingThenAccepting()
+    closing = RPCError("workflow is closing", RPCStatusCode.RESOURCE_EXHAUSTED, b"")
+    handle = FailsOnceThenAccepts(closing)
     result = await execute_update(handle, "add_page", result_type=str)  # type: ignore[arg-type]
     assert (result, handle.calls) == ("add_page accepted", 2)
 
 
-class CutThenAccepting(ClosingThenAccepting):
-    """A handle whose first update loses its connection to a restarting server."""
-
-    async def execute_update(self, name: str, *, args: Any, result_type: Any) -> str:
-        self.calls += 1
-        if self.calls == 1:
-            raise RPCError("transport error", RPCStatusCode.UNKNOWN, b"")
-        return f"{name} accepted"
-
-
 async def test_an_update_cut_off_by_a_server_restart_is_sent_again() -> None:
-    handle = CutThenAccepting()
+    cut = RPCError("transport error", RPCStatusCode.UNKNOWN, b"")  # the connection was cut
+    handle = FailsOnceThenAccepts(cut)
     result = await execute_update(handle, "add_page", result_type=str)  # type: ignore[arg-type]
     assert (result, handle.calls) == ("add_page accepted", 2)
 
