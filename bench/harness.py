@@ -25,7 +25,8 @@ from typing import Any
 from bench.celery_side import CelerySide
 from bench.common import Skipped
 from bench.csv_import import Chunk, generate_csv, plain_import, prepare_db
-from bench.ours import OurSide, batch_api
+from bench.our_batches import batch_api
+from bench.ours import OurSide
 from bench.report import write_reports
 from bench.servers import (
     launch_temporal,

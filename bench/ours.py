@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import time
 import uuid
 from typing import Any
 
-import psutil
 from temporalio.client import Client
 
 from bench import jobs
 from bench.common import (
-    Skipped,
     crash_outcome,
     gather_bounded,
     latency_summary,
@@ -28,6 +25,7 @@ from bench.common import (
 )
 from bench.csv_import import Chunk, count_rows
 from bench.engine_workflow import EmptyWorkflow
+from bench.our_batches import batch_api, dispatch_batch
 from bench.records import tally
 from bench.sampler import TreeSampler
 from bench.servers import kill_tree, stop_process
@@ -35,33 +33,6 @@ from bench.spec import Context, wait_budget
 from bench.workers import start_engine_worker, start_our_worker
 
 Result = dict[str, Any]
-
-
-def batch_api() -> Any:
-    """``client.Bus`` if batches exist yet; Skipped otherwise."""
-    try:
-        from jobmodule import Bus
-
-        _ = Bus.batch
-    except (ImportError, AttributeError):
-        raise Skipped("batches not available") from None
-    return Bus
-
-
-async def dispatch_batch(
-    items: Any, queue: str, callback: jobs.Job | None = None
-) -> tuple[Any, float]:
-    """Dispatch a batch through the public API; return it and when it was dispatched."""
-    builder = batch_api().batch(items)
-    if callback is not None:
-        builder = builder.then(callback)
-    dispatched = builder.on_queue(queue).dispatch()
-    batch = (
-        await dispatched
-        if asyncio.iscoroutine(dispatched) or hasattr(dispatched, "__await__")
-        else dispatched
-    )
-    return batch, time.time()
 
 
 def dispatch(job: type[jobs.Job], i: int, queue: str, *, local: bool) -> Any:
@@ -436,79 +407,8 @@ class OurSide:
                 stop_process(replacement)
 
     async def w_w6c(self, queue: str) -> Result:
-        """W6C, chaos: a batch and independent jobs on ``--processes 2`` while a child is killed
-        -9 every few seconds and the server is restarted once; count what was lost."""
-        batch_api()
-        sizes = self.ctx.sizes
-        in_batch, solo = sizes.w6c_batch_jobs, sizes.w6c_solo_jobs
-        record = self.ctx.path(f"records/{queue}.exec")
-        callback_record = self.ctx.path(f"records/{queue}.callback")
-        supervisor = start_our_worker(self.ctx, queue, processes=2)
-        try:
-            start = time.time()
-            items = [
-                jobs.Sleep2ms(i=i, path=str(record), seconds=sizes.w6_job_seconds)
-                for i in range(in_batch + solo)
-            ]
-            batch = asyncio.ensure_future(
-                dispatch_batch(
-                    items[:in_batch], queue, jobs.RecordCallback(path=str(callback_record))
-                )
-            )
-            singles = asyncio.ensure_future(
-                gather_bounded(
-                    solo,
-                    lambda i: items[in_batch + i].dispatch_self().on_queue(queue).send(),
-                    self.ctx.semaphore,
-                )
-            )
-            disruptions = await self._chaos(supervisor.pid, until=lambda: bool(batch.done()))
-            await asyncio.wait_for(asyncio.gather(batch, singles), timeout=wait_budget(in_batch))
-            total = in_batch + solo
-            settled = await watch_executions(
-                record, total, limit_s=wait_budget(total), stall_s=60.0
-            )
-            await watch_executions(callback_record, 1, limit_s=60.0, stall_s=60.0)
-            await asyncio.sleep(2)  # a duplicate callback would show up here
-            counts = tally(record, total)
-            after = [tally(record, total, after=moment).first_after for moment in disruptions]
-            open_workflows = await self.client.count_workflows(
-                f'TaskQueue = "{queue}" AND ExecutionStatus = "Running"'
-            )
-            return {
-                "lost": counts.lost,
-                "duplicates": counts.duplicates,
-                "callback_runs": tally(callback_record, 1).executed,
-                "disruptions": len(disruptions),
-                "recovery_s": max(
-                    (
-                        found - moment
-                        for found, moment in zip(after, disruptions, strict=True)
-                        if found is not None
-                    ),
-                    default=None,
-                ),
-                "done_s": (counts.last_first_execution or time.time()) - start,
-                "stuck_open": open_workflows.count,
-                "settled": settled,
-            }
-        finally:
-            stop_process(supervisor)
+        """W6C, chaos: kill -9 and a server restart under a batch and independent jobs
+        (bench.chaos)."""
+        from bench.chaos import chaos_run
 
-    async def _chaos(self, supervisor_pid: int, *, until: Any) -> list[float]:
-        """Kill -9 one child every few seconds, restart the server once; return the moments."""
-        sizes = self.ctx.sizes
-        moments: list[float] = []
-        rng = random.Random(6)
-        for kill in range(sizes.w6c_kills):
-            await asyncio.sleep(sizes.w6c_kill_every_seconds)
-            children = psutil.Process(supervisor_pid).children()
-            if children:
-                rng.choice(children).kill()
-                moments.append(time.time())
-            if kill == 1 and self.ctx.restart_temporal is not None:
-                moments.append(time.time())
-                await self.ctx.restart_temporal(sizes.w6c_server_pause_seconds)
-            if until() and kill >= 2:
-                break
-        return moments
+        return await chaos_run(self, queue)
